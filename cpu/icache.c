@@ -1,0 +1,48 @@
+#include "cpu/icache.h"
+
+#include <stdlib.h>
+
+struct icache *icache_create(struct memmap *mem)
+{
+    struct icache *ic = calloc(1, sizeof(*ic));
+    if (!ic)
+        return NULL;
+    ic->e = calloc(ICACHE_SIZE, sizeof(*ic->e));
+    ic->page_gen = calloc(PHYS_PAGES, sizeof(*ic->page_gen));
+    if (!ic->e || !ic->page_gen) {
+        icache_destroy(ic);
+        return NULL;
+    }
+    ic->mem = mem;
+    icache_flush(ic);
+    return ic;
+}
+
+void icache_destroy(struct icache *ic)
+{
+    if (!ic)
+        return;
+    free(ic->e);
+    free(ic->page_gen);
+    free(ic);
+}
+
+void icache_flush(struct icache *ic)
+{
+    /* Key 0xFFFFFFFF can never be produced while the epoch is below 2^30. */
+    for (unsigned i = 0; i < ICACHE_SIZE; i++)
+        ic->e[i].key = 0xFFFFFFFFu;
+    ic->epoch = 0;
+}
+
+void icache_new_epoch(struct icache *ic)
+{
+    if (++ic->epoch >= (1u << 29))
+        icache_flush(ic);
+}
+
+void icache_code_written(void *opaque, uint32_t phys_page_addr)
+{
+    struct icache *ic = opaque;
+    ic->page_gen[phys_page_addr >> PAGE_SHIFT]++;
+}

@@ -1,0 +1,94 @@
+/* Guest-physical memory map: RAM (one memfd mapping, DESIGN decision 9), ROM, MMIO.
+ * Unassigned addresses read as all-ones and ignore writes. Lookups are by 4 KiB page through a
+ * flat page table so a TLB miss costs one array index, not a region search. */
+#ifndef BT86_MEMMAP_H
+#define BT86_MEMMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE 4096u
+#define PAGE_MASK 0xFFFFF000u
+#define PHYS_PAGES (1u << 20) /* 4 GiB of 4 KiB pages */
+
+struct mmio_ops {
+    uint32_t (*read)(void *opaque, uint32_t offset, unsigned size);
+    void (*write)(void *opaque, uint32_t offset, uint32_t value, unsigned size);
+};
+
+enum page_kind { PG_UNASSIGNED = 0, PG_RAM, PG_ROM, PG_MMIO };
+
+/* What one physical page is, for reads and for writes separately (chipset shadowing can read
+ * ROM while writing RAM). `host` is NULL unless the kind is RAM or ROM. */
+struct page_map {
+    uint8_t *host_read;
+    uint8_t *host_write;
+    uint16_t mmio_read;  /* index into memmap.mmio, 0 = none */
+    uint16_t mmio_write;
+};
+
+#define MEMMAP_MAX_MMIO 64
+
+struct mmio_region {
+    uint32_t base, size;
+    const struct mmio_ops *ops;
+    void *opaque;
+};
+
+struct memmap {
+    uint8_t *ram;
+    uint64_t ram_size;
+    int ram_fd;
+    struct page_map *pages;          /* PHYS_PAGES entries */
+    struct mmio_region mmio[MEMMAP_MAX_MMIO];
+    unsigned mmio_count;             /* entry 0 is reserved as "none" */
+    struct { uint8_t *host; size_t len; } roms[16]; /* ROM copies owned by the map */
+    unsigned rom_count;
+    uint8_t *code_pages;             /* one byte per page: decoded/translated code lives here */
+    void (*code_write_hook)(void *opaque, uint32_t phys_page);
+    void *code_write_opaque;
+};
+
+/* Creates guest RAM of ram_size bytes at physical 0 (below 4 GiB, no hole handling yet beyond
+ * what the caller maps over it). Returns 0 or -errno. */
+int memmap_init(struct memmap *m, uint64_t ram_size);
+void memmap_destroy(struct memmap *m);
+
+/* Map `size` bytes of `data` read-only at `base` (copied; the ROM owns its copy). */
+int memmap_add_rom(struct memmap *m, uint32_t base, const void *data, uint32_t size);
+int memmap_add_mmio(struct memmap *m, uint32_t base, uint32_t size, const struct mmio_ops *ops,
+                    void *opaque);
+
+/* Host pointer for physical page access, or NULL (MMIO/unassigned/ROM write). */
+static inline uint8_t *memmap_read_ptr(const struct memmap *m, uint32_t phys)
+{
+    uint8_t *h = m->pages[phys >> PAGE_SHIFT].host_read;
+    return h ? h + (phys & ~PAGE_MASK) : NULL;
+}
+static inline uint8_t *memmap_write_ptr(const struct memmap *m, uint32_t phys)
+{
+    uint8_t *h = m->pages[phys >> PAGE_SHIFT].host_write;
+    return h ? h + (phys & ~PAGE_MASK) : NULL;
+}
+
+/* Slow-path physical accesses of 1, 2 or 4 bytes within one page (MMIO, ROM, unassigned). */
+uint32_t memmap_read(struct memmap *m, uint32_t phys, unsigned size);
+void memmap_write(struct memmap *m, uint32_t phys, uint32_t value, unsigned size);
+
+/* Byte-range copies for loaders and DMA: they respect the map (ROM is not written, unassigned
+ * reads as 0xFF). Return false if any byte fell outside RAM/ROM. */
+bool memmap_copy_to(struct memmap *m, uint32_t phys, const void *src, size_t len);
+bool memmap_copy_from(struct memmap *m, uint32_t phys, void *dst, size_t len);
+
+/* Code-page write watch: a page marked here gets no fast write mapping; the first write to it
+ * calls code_write_hook (which invalidates what was decoded there) and clears the mark. */
+static inline bool memmap_is_code(const struct memmap *m, uint32_t phys)
+{
+    return m->code_pages[phys >> PAGE_SHIFT] != 0;
+}
+void memmap_mark_code(struct memmap *m, uint32_t phys);
+void memmap_note_write(struct memmap *m, uint32_t phys);
+
+#endif
