@@ -95,9 +95,11 @@ void cpu_load_seg(struct cpu *c, int sreg, uint16_t sel)
 
 void cpu_update_mode(struct cpu *c)
 {
-    bool pm = cpu_protected(c) && !cpu_v86(c);
-    c->code32 = pm && (c->seg[SR_CS].attr & SEG_DB);
-    c->stack32 = pm && (c->seg[SR_SS].attr & SEG_DB);
+    /* Real mode keeps using the cached D/B bits (a 32-bit CS or SS left from protected mode
+     * stays 32-bit, as on hardware); v8086 mode is always 16-bit. */
+    bool v86 = cpu_v86(c);
+    c->code32 = !v86 && (c->seg[SR_CS].attr & SEG_DB);
+    c->stack32 = !v86 && (c->seg[SR_SS].attr & SEG_DB);
     if (!cpu_protected(c))
         c->cpl = 0;
     else if (cpu_v86(c))
@@ -170,6 +172,7 @@ _Noreturn void cpu_raise(struct cpu *c, int vector, uint32_t error_code, bool ha
     c->exc_vector = vector;
     c->exc_error = error_code;
     c->exc_has_error = has_error;
+    c->exc_trap = false;
     if (!c->exc_jmp)
         abort(); /* a fault outside cpu_run() is a VMM bug, not a guest one */
     longjmp(*c->exc_jmp, 1);
@@ -194,6 +197,15 @@ static void deliver_real(struct cpu *c, int vector)
 
 void cpu_deliver(struct cpu *c, int vector, bool soft, uint32_t error_code, bool has_error)
 {
+    if (vector < 32 && (c->stop_on_exception & (1u << vector)) && c->exc_jmp) {
+        /* Delivered from a handler, this is a trap (INT n, INT3, INTO, ICEBP): report it with
+         * the state after the instruction. Faults were already filtered by cpu_run(). */
+        c->exc_vector = vector;
+        c->exc_error = error_code;
+        c->exc_has_error = has_error;
+        c->exc_trap = true;
+        longjmp(*c->exc_jmp, 1);
+    }
     c->halted = false;
     if (!cpu_protected(c)) {
         deliver_real(c, vector);

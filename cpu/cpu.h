@@ -94,6 +94,12 @@ struct dtr {
     uint32_t limit;
 };
 
+/* Interrupt shadows (cpu->inhibit_irq). STI holds off maskable interrupts for one
+ * instruction; MOV SS and POP SS also hold off NMI and the single-step trap. */
+#define INHIBIT_IRQ 1u
+#define INHIBIT_DEBUG 2u
+#define INHIBIT_SS (INHIBIT_IRQ | INHIBIT_DEBUG)
+
 /* Why cpu_run() returned. */
 enum cpu_exit {
     CPU_EXIT_LIMIT = 0,     /* instruction budget used up */
@@ -136,7 +142,7 @@ struct cpu {
     bool halted;
     bool intr_line;   /* INTR asserted by the interrupt controller */
     bool nmi_pending;
-    uint8_t inhibit_irq; /* MOV SS / POP SS / STI shadow: interrupts held for one instruction */
+    uint8_t inhibit_irq; /* INHIBIT_* shadow bits, cleared after the next instruction */
     uint32_t a20_mask;   /* 0xFFFFFFFF, or 0xFFEFFFFF with A20 gated off */
 
     /* MSRs */
@@ -159,6 +165,7 @@ struct cpu {
     int exc_vector;        /* last exception raised (for CPU_EXIT_EXCEPTION), -1 if none */
     uint32_t exc_error;
     bool exc_has_error;
+    bool exc_trap;         /* the stop was a trap: EIP/ESP are already past the instruction */
     int fault_depth;       /* 0 normally; 1 while delivering a fault (double-fault logic) */
     jmp_buf *exc_jmp;      /* where cpu_raise() unwinds to; set by cpu_run() */
 

@@ -31,7 +31,10 @@ struct opdesc {
     uint8_t group;  /* with A_GROUP: index into group_tables */
 };
 
-enum { G_1, G_1A, G_2, G_3B, G_3V, G_4, G_5, G_11, G_6, G_7, G_8, G_9, G_15, G_MMXSH, G_COUNT };
+enum {
+    G_1, G_1A, G_2, G_3B, G_3V, G_4, G_5, G_11, G_6, G_7, G_8, G_9, G_15, G_MMXSH, G_MMXSHQ,
+    G_COUNT
+};
 
 #define D(op_, attrs_, form_, imm_) {OP_##op_, (attrs_), (form_), (imm_), 0}
 #define GRP(g_, attrs_, form_, imm_) {0, (attrs_) | A_GROUP | A_MODRM, (form_), (imm_), (g_)}
@@ -145,7 +148,7 @@ static const struct opdesc map2[256] = {
     /* 50 */ BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD,
     /* 60 */ MMX, MMX, MMX, MMX, MMX, MMX, MMX, MMX, MMX, MMX, MMX, MMX, BAD, BAD, MMX, MMX,
     /* 70 */ BAD, GRP(G_MMXSH, A_REG, FORM_E, I_B), GRP(G_MMXSH, A_REG, FORM_E, I_B),
-    GRP(G_MMXSH, A_REG, FORM_E, I_B), MMX, MMX, MMX, D(EMMS, 0, FORM_NONE, I_NONE),
+    GRP(G_MMXSHQ, A_REG, FORM_E, I_B), MMX, MMX, MMX, D(EMMS, 0, FORM_NONE, I_NONE),
     /* 78 */ BAD, BAD, BAD, BAD, BAD, BAD, MMX, MMX,
     /* 80 */ X16(D(JCC, A_COND, FORM_NONE, I_JZ)),
     /* 90 */ X16(D(SETCC, A_MODRM | A_COND | A_BYTE, FORM_E, I_NONE)),
@@ -200,8 +203,10 @@ static const struct opdesc group_tables[G_COUNT][8] = {
              D(BTC, A_LOCK, 0, 0)},
     [G_9] = {BAD, D(CMPXCHG8B, A_LOCK, 0, 0), BAD, BAD, BAD, BAD, BAD, BAD},
     [G_15] = {D(FXSAVE, 0, 0, 0), D(FXRSTOR, 0, 0, 0), BAD, BAD, BAD, BAD, BAD, BAD},
-    /* 0F 71/72/73: the shift-by-immediate MMX groups; 73 has no /4 (PSRAQ does not exist). */
+    /* 0F 71/72: PSRLx /2, PSRAx /4, PSLLx /6 by immediate. 0F 73 has no /4 (there is no
+     * PSRAQ); its /3 and /7 (PSRLDQ/PSLLDQ) are SSE2 with 66 only. */
     [G_MMXSH] = {BAD, BAD, D(MMX, 0, 0, 0), BAD, D(MMX, 0, 0, 0), BAD, D(MMX, 0, 0, 0), BAD},
+    [G_MMXSHQ] = {BAD, BAD, D(MMX, 0, 0, 0), BAD, BAD, BAD, D(MMX, 0, 0, 0), BAD},
 };
 
 static const char *const op_names[OP_COUNT] = {
@@ -353,6 +358,7 @@ int decode_insn(struct insn *out, const uint8_t *bytes, unsigned avail, bool cod
     in.base = in.index = INSN_NO_REG;
     in.seg = SR_DS;
     bool opsize_pfx = false, addrsize_pfx = false;
+    bool invalid = false; /* set before any goto out can skip it */
 
     uint8_t b;
     for (;;) {
@@ -392,7 +398,7 @@ int decode_insn(struct insn *out, const uint8_t *bytes, unsigned avail, bool cod
     uint16_t attrs = d->attrs;
     uint8_t form = d->form, imm = d->imm;
     in.op = d->op;
-    bool invalid = attrs & A_INVALID;
+    invalid = attrs & A_INVALID;
 
     if (attrs & A_MODRM) {
         in.modrm = (uint8_t)take(&r, 1);
@@ -450,6 +456,11 @@ int decode_insn(struct insn *out, const uint8_t *bytes, unsigned avail, bool cod
         invalid = true;
     if ((in.flags & INSN_F_LOCK) && (!(attrs & A_LOCK) || !(in.flags & INSN_F_MEM)))
         invalid = true;
+    /* Stores of a 16-bit system value (MOV r/m,Sreg; SLDT; STR; SMSW): a memory destination is
+     * always 16 bits; a register destination has the operand size (the P6 zero-extends into a
+     * 32-bit register, SDM MOV/SLDT/STR/SMSW). */
+    if (in.op == OP_MOV_FROM_SEG || in.op == OP_SLDT || in.op == OP_STR || in.op == OP_SMSW)
+        in.osize = (in.flags & INSN_F_MEM) ? 2 : (code32 ^ opsize_pfx) ? 4 : 2;
 
 out:
     in.len = (uint8_t)r.pos;

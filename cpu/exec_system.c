@@ -76,7 +76,7 @@ static void store_word(struct cpu *c, const struct insn *i, uint32_t v)
     if (i->flags & INSN_F_MEM)
         mem_write(c, i->seg, insn_ea(c, i), v & 0xFFFF, 2);
     else
-        reg_set(c, i->rm, i->flags & INSN_F_P66 ? (c->code32 ? 2 : 4) : (c->code32 ? 4 : 2), v);
+        reg_set(c, i->rm, i->osize, v);
 }
 
 void exec_SLDT(struct cpu *c, const struct insn *i)

@@ -45,9 +45,15 @@ static inline uint32_t icache_key(const struct icache *ic, bool user, bool code3
     return ic->epoch << 2 | (uint32_t)user << 1 | (uint32_t)code32;
 }
 
+/* Slot of `lin` in the entry array (ic->e, which never moves once created). */
+static inline struct icache_entry *icache_slot_of(struct icache_entry *entries, uint32_t lin)
+{
+    return &entries[(lin ^ (lin >> ICACHE_BITS)) & (ICACHE_SIZE - 1)];
+}
+
 static inline struct icache_entry *icache_slot(struct icache *ic, uint32_t lin)
 {
-    return &ic->e[(lin ^ (lin >> ICACHE_BITS)) & (ICACHE_SIZE - 1)];
+    return icache_slot_of(ic->e, lin);
 }
 
 static inline bool icache_valid(const struct icache *ic, const struct icache_entry *e,

@@ -76,14 +76,25 @@ static const struct insn *fetch_decode_slow(struct cpu *c, struct insn *tmp)
     return tmp;
 }
 
-static inline const struct insn *fetch_decode(struct cpu *c, struct insn *tmp)
+/* The icache's arrays are allocated once by icache_create() and never move, so the run loop
+ * keeps pointers to them in registers instead of reloading them through c->icache after every
+ * handler call (the compiler cannot know a handler leaves them alone). */
+struct icache_view {
+    struct icache *ic;
+    struct icache_entry *entries;
+    const uint32_t *page_gen;
+};
+
+static inline const struct insn *fetch_decode(struct cpu *c, uint32_t eip,
+                                              const struct icache_view *v, struct insn *tmp)
 {
-    struct icache *ic = c->icache;
-    uint32_t lin = c->seg[SR_CS].base + c->eip;
-    struct icache_entry *e = icache_slot(ic, lin);
-    if (likely(icache_valid(ic, e, lin, icache_key(ic, cpu_priv(c), c->code32)) &&
-               c->seg[SR_CS].limit - c->eip >= (uint32_t)e->insn.len - 1 &&
-               c->eip <= c->seg[SR_CS].limit))
+    const uint32_t lin = c->seg[SR_CS].base + eip;
+    const struct icache_entry *e = icache_slot_of(v->entries, lin);
+    /* Same test as icache_valid(), plus "the whole instruction is within the CS limit"
+     * (eip + len - 1 <= limit, in 64 bits so it cannot wrap). */
+    if (likely(e->lin == lin && e->key == icache_key(v->ic, cpu_priv(c), c->code32) &&
+               v->page_gen[e->ppage] == e->gen &&
+               (uint64_t)eip + e->insn.len - 1 <= c->seg[SR_CS].limit))
         return &e->insn;
     return fetch_decode_slow(c, tmp);
 }
@@ -136,11 +147,17 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
     volatile enum cpu_exit why = CPU_EXIT_LIMIT;
     const uint64_t end = c->icount + max_insns;
     volatile int delivering = -1; /* vector being delivered when a nested fault arrives */
+    const struct icache_view iv = {c->icache, c->icache->e, c->icache->page_gen};
 
     c->exc_jmp = &jb;
     if (setjmp(jb)) {
         /* A fault: back to the faulting instruction's boundary, then deliver. */
         int v = c->exc_vector;
+        if (c->exc_trap) {
+            c->icount++; /* the trapping instruction completed */
+            why = CPU_EXIT_EXCEPTION;
+            goto out;
+        }
         c->eip = c->insn_eip;
         c->regs[R_ESP] = c->insn_esp;
         if (v >= 0 && v < 32 && (c->stop_on_exception & (1u << v))) {
@@ -179,14 +196,20 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
             if (c->halted)
                 continue;
         }
-        c->insn_eip = c->eip;
-        c->insn_esp = c->regs[R_ESP];
+        /* Copying EIP and ESP straight from memory let GCC's SLP vectorizer merge the two
+         * copies into 8-byte loads that straddle the handlers' separate 4-byte stores (of
+         * EIP/EFLAGS and ESP/EBP): store forwarding fails and every instruction paid for it.
+         * The empty asm statements hide where the values came from, so they stay scalar. */
+        uint32_t eip = c->eip, esp = c->regs[R_ESP];
+        __asm__("" : "+r"(eip), "+r"(esp));
+        c->insn_eip = eip;
+        c->insn_esp = esp;
         uint32_t tf = c->eflags & FL_TF;
-        const struct insn *i = fetch_decode(c, &tmp);
-        c->eip += i->len;
+        const struct insn *i = fetch_decode(c, eip, &iv, &tmp);
+        c->eip = eip + i->len;
         exec_table[i->op](c, i);
         c->icount++;
-        if (unlikely(tf)) {
+        if (unlikely(tf) && !(c->inhibit_irq & INHIBIT_DEBUG)) {
             c->dr[6] |= 0x4000; /* BS: single-step trap */
             c->insn_eip = c->eip;
             c->insn_esp = c->regs[R_ESP];

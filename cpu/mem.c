@@ -90,10 +90,8 @@ void lin_write_slow(struct cpu *c, uint32_t lin, uint32_t v, unsigned size, unsi
     }
 }
 
-void mem_probe_write(struct cpu *c, int sreg, uint32_t off, unsigned size)
+void mem_probe_write_slow(struct cpu *c, uint32_t lin, unsigned size, unsigned priv)
 {
-    uint32_t lin = seg_linear(c, sreg, off, size, SEGR_WRITE);
-    unsigned priv = cpu_priv(c);
     const struct tlb_entry *e = &c->tlb.e[priv][tlb_index(lin)];
     if (e->tag[TLB_WRITE] != (lin & PAGE_MASK))
         translate(c, lin, TLB_WRITE, priv);

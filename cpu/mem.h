@@ -97,8 +97,18 @@ static inline void mem_write(struct cpu *c, int sreg, uint32_t off, uint32_t v, 
 }
 
 /* Check that a write of `size` bytes at sreg:off would succeed (segment and page), without
- * writing: multi-part instructions probe before they change any state. */
-void mem_probe_write(struct cpu *c, int sreg, uint32_t off, unsigned size);
+ * writing: multi-part instructions probe before they change any state. The fast path is a TLB
+ * write hit within one page (every read-modify-write instruction probes, so this is hot). */
+void mem_probe_write_slow(struct cpu *c, uint32_t lin, unsigned size, unsigned priv);
+static inline void mem_probe_write(struct cpu *c, int sreg, uint32_t off, unsigned size)
+{
+    uint32_t lin = seg_linear(c, sreg, off, size, SEGR_WRITE);
+    unsigned priv = cpu_priv(c);
+    const struct tlb_entry *e = &c->tlb.e[priv][tlb_index(lin)];
+    if (likely(e->tag[TLB_WRITE] == (lin & PAGE_MASK) && (lin & ~PAGE_MASK) <= PAGE_SIZE - size))
+        return;
+    mem_probe_write_slow(c, lin, size, priv);
+}
 
 /* Effective address of the memory operand, wrapped to the address size. */
 static inline uint32_t insn_ea(const struct cpu *c, const struct insn *i)
