@@ -106,6 +106,7 @@ void cpu_update_mode(struct cpu *c)
         c->cpl = 3;
     else
         c->cpl = c->seg[SR_CS].sel & 3;
+    cpu_update_align_check(c);
 }
 
 void cpu_reset(struct cpu *c)
@@ -152,6 +153,7 @@ void cpu_set_eflags(struct cpu *c, uint32_t value)
     c->lf_op = LF_NONE;
     if (vm_changed)
         cpu_update_mode(c);
+    cpu_update_align_check(c);
 }
 
 void cpu_flush_tlb(struct cpu *c, bool keep_global)
@@ -191,6 +193,7 @@ static void deliver_real(struct cpu *c, int vector)
     push(c, c->seg[SR_CS].sel, 2);
     push(c, c->eip & 0xFFFF, 2);
     c->eflags &= ~(FL_IF | FL_TF | FL_AC | FL_RF);
+    c->align_check = 0;
     cpu_load_seg(c, SR_CS, new_cs);
     c->eip = new_ip;
 }

@@ -128,6 +128,7 @@ struct cpu {
     uint32_t lf_res;  /* result, truncated to the operation size */
     uint32_t lf_a;    /* first operand */
     uint32_t lf_b;    /* second operand */
+    uint32_t align_check; /* CR0.AM && EFLAGS.AC && CPL 3: misaligned data accesses raise #AC */
     struct seg seg[SR_COUNT];
     struct tlb tlb;
 
@@ -208,6 +209,12 @@ void cpu_set_eflags(struct cpu *c, uint32_t value); /* raw: no privilege checks 
 void cpu_flush_tlb(struct cpu *c, bool keep_global);
 
 static inline bool cpu_protected(const struct cpu *c) { return c->cr0 & CR0_PE; }
+
+/* Recompute after any change of CR0, EFLAGS or CPL. */
+static inline void cpu_update_align_check(struct cpu *c)
+{
+    c->align_check = (c->cr0 & CR0_AM) && (c->eflags & FL_AC) && c->cpl == 3;
+}
 static inline bool cpu_v86(const struct cpu *c) { return c->eflags & FL_VM; }
 
 #endif

@@ -57,7 +57,7 @@ static void read_far_ptr(struct cpu *c, const struct insn *i, uint16_t *sel, uin
 {
     uint32_t ea = insn_ea(c, i);
     *off = mem_read(c, i->seg, ea, i->osize);
-    *sel = (uint16_t)mem_read(c, i->seg, ea + i->osize, 2);
+    *sel = (uint16_t)mem_read(c, i->seg, second_part(i, ea), 2);
 }
 
 static void far_jump(struct cpu *c, uint16_t sel, uint32_t off, unsigned os)

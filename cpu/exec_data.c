@@ -45,6 +45,10 @@ void exec_LEA(struct cpu *c, const struct insn *i)
 
 void exec_XCHG(struct cpu *c, const struct insn *i)
 {
+    /* With memory, XCHG is an implicitly locked read-modify-write: the access is checked for
+     * writing first, so a read-only or absent page gives a write fault. */
+    if (i->flags & INSN_F_MEM)
+        mem_probe_write(c, i->seg, insn_ea(c, i), i->osize);
     uint32_t e = e_read(c, i);
     uint32_t g = reg_get(c, i->reg, i->osize);
     e_write(c, i, g); /* the only access that can still fault comes first */
@@ -88,7 +92,7 @@ void exec_LSEG(struct cpu *c, const struct insn *i)
     uint32_t off = mem_read(c, i->seg, ea, i->osize);
     /* Not wrapped to the address size: the pointer is one operand, so running past the
      * segment end faults. */
-    uint16_t sel = (uint16_t)mem_read(c, i->seg, ea + i->osize, 2);
+    uint16_t sel = (uint16_t)mem_read(c, i->seg, second_part(i, ea), 2);
     cpu_load_seg(c, i->sreg, sel);
     reg_set(c, i->reg, i->osize, off);
 }
@@ -125,7 +129,7 @@ void exec_BOUND(struct cpu *c, const struct insn *i)
 {
     uint32_t ea = insn_ea(c, i);
     int32_t lo = sign_ext(mem_read(c, i->seg, ea, i->osize), i->osize);
-    int32_t hi = sign_ext(mem_read(c, i->seg, ea + i->osize, i->osize), i->osize);
+    int32_t hi = sign_ext(mem_read(c, i->seg, second_part(i, ea), i->osize), i->osize);
     int32_t idx = sign_ext(reg_get(c, i->reg, i->osize), i->osize);
     if (idx < lo || idx > hi)
         cpu_fault(c, EXC_BR);

@@ -98,6 +98,10 @@ static inline void str_run(struct cpu *c, const struct insn *i, enum str_kind k)
         str_one(c, i, k);
         return;
     }
+    /* The I/O permission check comes before the count: REP INS/OUTS with (E)CX = 0 still
+     * faults when the port is not accessible. */
+    if (k == S_INS || k == S_OUTS)
+        port_check(c, (uint16_t)c->regs[R_EDX], i->osize);
     const bool cond = k == S_CMPS || k == S_SCAS;
     const unsigned batch = rep_batch(c);
     unsigned done = 0;
@@ -241,7 +245,8 @@ static void rep_bulk(struct cpu *c, const struct insn *i, bool movs)
             left = batch;
         }
         uint32_t si = c->regs[R_ESI] & am, di = c->regs[R_EDI] & am;
-        uint32_t n = count < left ? count : left;
+        /* With alignment checking on, every element goes through the checked path. */
+        uint32_t n = c->align_check ? 0 : count < left ? count : left;
         uint32_t nd = span(c, SR_ES, di, am, sz, down, SEGR_WRITE);
         if (nd < n)
             n = nd;
@@ -273,12 +278,14 @@ static void rep_bulk(struct cpu *c, const struct insn *i, bool movs)
         uint32_t v;
         if (movs) {
             uint32_t lin = seg_linear(c, i->seg, si, sz, SEGR_READ);
+            align_check(c, lin, sz);
             v = lin_read(c, lin, sz);
             capture(c, &src, lin, TLB_READ);
         } else {
             v = reg_get(c, R_EAX, sz);
         }
         uint32_t lin = seg_linear(c, SR_ES, di, sz, SEGR_WRITE);
+        align_check(c, lin, sz);
         lin_write(c, lin, v, sz);
         capture(c, &dst, lin, TLB_WRITE);
         if (movs)

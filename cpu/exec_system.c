@@ -308,6 +308,7 @@ void exec_MOV_TO_CR(struct cpu *c, const struct insn *i)
             cpu_flush_tlb(c, false);
         if ((old ^ c->cr0) & CR0_PE)
             cpu_update_mode(c);
+        cpu_update_align_check(c);
         break;
     }
     case 2: c->cr2 = v; break;

@@ -2,29 +2,6 @@
 
 static inline unsigned lf_bits(uint32_t op) { return 8u << (op & 3); }
 
-static uint32_t carry_of(uint32_t op, uint32_t a, uint32_t b, uint32_t r, unsigned bits)
-{
-    uint32_t v;
-    switch (op >> 2) {
-    case LF_ADD: v = (a & b) | ((a | b) & ~r); break;   /* carry out of the top bit */
-    case LF_SUB: v = (~a & b) | ((~a | b) & r); break;  /* borrow out of the top bit */
-    default: return 0;
-    }
-    return (v >> (bits - 1)) & 1;
-}
-
-bool flags_cf(const struct cpu *c)
-{
-    uint32_t op = c->lf_op;
-    switch (op >> 2) {
-    case LF_NONE:
-    case LF_INC:
-    case LF_DEC: return c->eflags & FL_CF;
-    case LF_LOGIC: return false;
-    default: return carry_of(op, c->lf_a, c->lf_b, c->lf_res, lf_bits(op));
-    }
-}
-
 bool flags_zf(const struct cpu *c)
 {
     return c->lf_op == LF_NONE ? (c->eflags & FL_ZF) != 0 : c->lf_res == 0;
@@ -41,12 +18,12 @@ uint32_t flags_arith(const struct cpu *c)
     uint32_t f = (r == 0 ? FL_ZF : 0) | ((r & sign) ? FL_SF : 0) | parity_flag(r);
     switch (op >> 2) {
     case LF_ADD:
-        f |= carry_of(op, a, b, r, bits) ? FL_CF : 0;
+        f |= flags_carry_of(op >> 2, a, b, r, bits) ? FL_CF : 0;
         f |= ((a ^ b ^ r) & 0x10) ? FL_AF : 0;
         f |= ((a ^ r) & (b ^ r) & sign) ? FL_OF : 0;
         break;
     case LF_SUB:
-        f |= carry_of(op, a, b, r, bits) ? FL_CF : 0;
+        f |= flags_carry_of(op >> 2, a, b, r, bits) ? FL_CF : 0;
         f |= ((a ^ b ^ r) & 0x10) ? FL_AF : 0;
         f |= ((a ^ b) & (a ^ r) & sign) ? FL_OF : 0;
         break;

@@ -37,7 +37,27 @@ static inline void flags_set_arith(struct cpu *c, uint32_t arith)
 }
 
 uint32_t flags_arith(const struct cpu *c);   /* the six arithmetic flags, materialised */
-bool flags_cf(const struct cpu *c);
+
+/* Carry (ADD) or borrow (SUB) out of the top bit of a `bits`-wide operation; also right for
+ * ADC/SBB, whose record holds res = a + b + CF / a - b - CF. */
+static inline uint32_t flags_carry_of(uint32_t kind, uint32_t a, uint32_t b, uint32_t r,
+                                      unsigned bits)
+{
+    uint32_t v = kind == LF_ADD ? (a & b) | ((a | b) & ~r) : (~a & b) | ((~a | b) & r);
+    return (v >> (bits - 1)) & 1;
+}
+
+/* CF alone (ADC/SBB carry-in, INC/DEC, Jcc): inline, it is read on hot paths. */
+static inline bool flags_cf(const struct cpu *c)
+{
+    uint32_t op = c->lf_op;
+    switch (op >> 2) {
+    case LF_ADD:
+    case LF_SUB: return flags_carry_of(op >> 2, c->lf_a, c->lf_b, c->lf_res, 8u << (op & 3));
+    case LF_LOGIC: return false;
+    default: return c->eflags & FL_CF; /* LF_NONE, LF_INC, LF_DEC: CF lives in eflags */
+    }
+}
 bool flags_zf(const struct cpu *c);
 bool cpu_cond(const struct cpu *c, unsigned cc); /* Jcc/SETcc/CMOVcc condition 0..15 */
 

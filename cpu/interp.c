@@ -196,14 +196,9 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
             if (c->halted)
                 continue;
         }
-        /* Copying EIP and ESP straight from memory let GCC's SLP vectorizer merge the two
-         * copies into 8-byte loads that straddle the handlers' separate 4-byte stores (of
-         * EIP/EFLAGS and ESP/EBP): store forwarding fails and every instruction paid for it.
-         * The empty asm statements hide where the values came from, so they stay scalar. */
-        uint32_t eip = c->eip, esp = c->regs[R_ESP];
-        __asm__("" : "+r"(eip), "+r"(esp));
+        const uint32_t eip = c->eip;
         c->insn_eip = eip;
-        c->insn_esp = esp;
+        c->insn_esp = c->regs[R_ESP];
         uint32_t tf = c->eflags & FL_TF;
         const struct insn *i = fetch_decode(c, eip, &iv, &tmp);
         c->eip = eip + i->len;

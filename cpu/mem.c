@@ -97,5 +97,5 @@ void mem_probe_write_slow(struct cpu *c, uint32_t lin, unsigned size, unsigned p
         translate(c, lin, TLB_WRITE, priv);
     uint32_t last = lin + size - 1;
     if ((last & PAGE_MASK) != (lin & PAGE_MASK))
-        translate(c, last, TLB_WRITE, priv);
+        translate(c, last & PAGE_MASK, TLB_WRITE, priv); /* CR2 = first byte on that page */
 }

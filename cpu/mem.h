@@ -86,14 +86,26 @@ static inline uint32_t seg_linear(struct cpu *c, int sreg, uint32_t off, unsigne
     return s->base + off;
 }
 
+/* #AC(0) for a misaligned access of a power-of-two size while alignment checking is on. The
+ * flag is precomputed, so the fast path pays one predictable branch. */
+static inline void align_check(struct cpu *c, uint32_t lin, unsigned size)
+{
+    if (unlikely(c->align_check) && (size & (size - 1)) == 0 && size <= 8 && (lin & (size - 1)))
+        cpu_fault_err(c, EXC_AC, 0);
+}
+
 static inline uint32_t mem_read(struct cpu *c, int sreg, uint32_t off, unsigned size)
 {
-    return lin_read(c, seg_linear(c, sreg, off, size, SEGR_READ), size);
+    uint32_t lin = seg_linear(c, sreg, off, size, SEGR_READ);
+    align_check(c, lin, size);
+    return lin_read(c, lin, size);
 }
 
 static inline void mem_write(struct cpu *c, int sreg, uint32_t off, uint32_t v, unsigned size)
 {
-    lin_write(c, seg_linear(c, sreg, off, size, SEGR_WRITE), v, size);
+    uint32_t lin = seg_linear(c, sreg, off, size, SEGR_WRITE);
+    align_check(c, lin, size);
+    lin_write(c, lin, v, size);
 }
 
 /* Check that a write of `size` bytes at sreg:off would succeed (segment and page), without
@@ -103,6 +115,7 @@ void mem_probe_write_slow(struct cpu *c, uint32_t lin, unsigned size, unsigned p
 static inline void mem_probe_write(struct cpu *c, int sreg, uint32_t off, unsigned size)
 {
     uint32_t lin = seg_linear(c, sreg, off, size, SEGR_WRITE);
+    align_check(c, lin, size); /* callers probe one access at a time, or multi-slot sizes */
     unsigned priv = cpu_priv(c);
     const struct tlb_entry *e = &c->tlb.e[priv][tlb_index(lin)];
     if (likely(e->tag[TLB_WRITE] == (lin & PAGE_MASK) && (lin & ~PAGE_MASK) <= PAGE_SIZE - size))
@@ -119,6 +132,14 @@ static inline uint32_t insn_ea(const struct cpu *c, const struct insn *i)
     if (i->index != INSN_NO_REG)
         ea += c->regs[i->index] << i->scale;
     return i->asize == 2 ? ea & 0xFFFF : ea;
+}
+
+/* Offset of the second part of a two-part memory operand (far pointer, BOUND limits): the
+ * offset arithmetic wraps at the address size, as the host CPU does. */
+static inline uint32_t second_part(const struct insn *i, uint32_t ea)
+{
+    uint32_t off = ea + i->osize;
+    return i->asize == 2 ? off & 0xFFFF : off;
 }
 
 /* General registers by operand size: 8-bit numbers 4..7 are AH, CH, DH, BH. */
