@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/flags.h"
 #include "cpu/icache.h"
@@ -210,6 +211,8 @@ void cpu_deliver(struct cpu *c, int vector, bool soft, uint32_t error_code, bool
         longjmp(*c->exc_jmp, 1);
     }
     c->halted = false;
+    if (vector == EXC_DB && !soft)
+        c->dr[7] &= ~DR7_GD; /* so that the handler can use the debug registers (SDM 17.2.4) */
     if (!cpu_protected(c)) {
         deliver_real(c, vector);
         return;

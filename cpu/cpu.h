@@ -99,6 +99,9 @@ struct dtr {
 #define INHIBIT_IRQ 1u
 #define INHIBIT_DEBUG 2u
 #define INHIBIT_SS (INHIBIT_IRQ | INHIBIT_DEBUG)
+/* Not a shadow: a #DB trap waits in cpu->dbg_pending (cpu/debug.h). It rides in this byte so
+ * the run loop's existing event test sees it for free; keep the bit when resetting shadows. */
+#define INHIBIT_DBG_PENDING 4u
 
 /* Why cpu_run() returned. */
 enum cpu_exit {
@@ -137,6 +140,8 @@ struct cpu {
     struct seg ldtr, tr;
     uint32_t cr0, cr2, cr3, cr4;
     uint32_t dr[8];
+    uint16_t dbg_pending; /* DR6 bits of the #DB trap due at the next boundary (cpu/debug.h) */
+    uint8_t dbg_armed;    /* DBG_* kinds of breakpoint DR7 enables, kept by dbg_update() */
     uint8_t cpl;
     bool code32;      /* CS.D: default operand/address size of the code */
     bool stack32;     /* SS.B: ESP (not SP) is the stack pointer */
@@ -167,6 +172,7 @@ struct cpu {
     uint32_t exc_error;
     bool exc_has_error;
     bool exc_trap;         /* the stop was a trap: EIP/ESP are already past the instruction */
+    bool fault_rf;         /* delivering a fault: the pushed EFLAGS image has RF set */
     int fault_depth;       /* 0 normally; 1 while delivering a fault (double-fault logic) */
     jmp_buf *exc_jmp;      /* where cpu_raise() unwinds to; set by cpu_run() */
 

@@ -3,6 +3,7 @@
 #ifndef BT86_EXEC_PORT_H
 #define BT86_EXEC_PORT_H
 
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/flags.h"
 
@@ -20,6 +21,8 @@ static inline void port_check(struct cpu *c, uint16_t port, unsigned size)
 
 static inline uint32_t port_read(struct cpu *c, uint16_t port, unsigned size)
 {
+    if (__builtin_expect(c->dbg_armed & DBG_IO, 0))
+        dbg_check_io(c, port, size);
     if (!c->bus.port_in)
         return size_mask(size); /* floating bus */
     return c->bus.port_in(c->bus.opaque, port, size) & size_mask(size);
@@ -27,6 +30,8 @@ static inline uint32_t port_read(struct cpu *c, uint16_t port, unsigned size)
 
 static inline void port_write(struct cpu *c, uint16_t port, uint32_t v, unsigned size)
 {
+    if (__builtin_expect(c->dbg_armed & DBG_IO, 0))
+        dbg_check_io(c, port, size);
     if (c->bus.port_out)
         c->bus.port_out(c->bus.opaque, port, v & size_mask(size), size);
 }

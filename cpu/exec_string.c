@@ -22,17 +22,28 @@ static inline void advance(struct cpu *c, const struct insn *i, unsigned r, uint
     reg_set(c, r, i->asize, v);
 }
 
-/* Whether a running REP must give way: a deliverable event, or single-stepping (which traps
- * after every iteration). */
+/* Whether a running REP must give way: a deliverable event, single-stepping (which traps
+ * after every iteration), or a debug trap the last iteration raised. */
 static inline bool rep_must_yield(const struct cpu *c)
 {
     return (c->eflags & FL_TF) || c->stop_requested || c->nmi_pending ||
-           (c->intr_line && (c->eflags & FL_IF));
+           (c->intr_line && (c->eflags & FL_IF)) || c->dbg_pending;
 }
 
+/* Data and I/O breakpoints trap after the iteration that hit: check after every one. */
 static inline unsigned rep_batch(const struct cpu *c)
 {
-    return (c->eflags & FL_TF) ? 1 : REP_BATCH;
+    return (c->eflags & FL_TF) || (c->dbg_armed & (DBG_DATA | DBG_IO)) ? 1 : REP_BATCH;
+}
+
+/* Stop between iterations; the instruction resumes where it left off. */
+static inline void rep_yield(struct cpu *c)
+{
+    c->eip = c->insn_eip;
+    /* RF = 1 after a non-final iteration (SDM 17.3.1.1), so that an instruction breakpoint
+     * on the REP does not fire again when it resumes; only set while it can matter. */
+    if (c->dbg_armed)
+        c->eflags |= FL_RF;
 }
 
 /* One iteration of any kind (REP MOVS/STOS run in rep_bulk() instead). */
@@ -111,7 +122,7 @@ static inline void str_run(struct cpu *c, const struct insn *i, enum str_kind k)
             return;
         if (done == batch) {
             if (rep_must_yield(c)) {
-                c->eip = c->insn_eip;
+                rep_yield(c);
                 return;
             }
             done = 0;
@@ -239,7 +250,7 @@ static void rep_bulk(struct cpu *c, const struct insn *i, bool movs)
             return;
         if (left == 0) {
             if (rep_must_yield(c)) {
-                c->eip = c->insn_eip;
+                rep_yield(c);
                 return;
             }
             left = batch;

@@ -1,5 +1,6 @@
 /* System instructions: control and debug registers, descriptor tables, MSRs, CPUID, TSC,
  * SYSENTER/SYSEXIT, and the opcodes whose units are not present yet (x87, MMX, FXSR). */
+#include "cpu/debug.h"
 #include "cpu/desc.h"
 #include "cpu/exec.h"
 #include "cpu/flags.h"
@@ -323,6 +324,8 @@ void exec_MOV_TO_CR(struct cpu *c, const struct insn *i)
         c->cr4 = v;
         if ((old ^ v) & (CR4_PSE | CR4_PGE))
             cpu_flush_tlb(c, false);
+        if ((old ^ v) & CR4_DE) /* I/O breakpoints exist only with DE */
+            dbg_update(c);
         break;
     }
     }
@@ -341,19 +344,17 @@ static unsigned dr_index(struct cpu *c, unsigned n)
 void exec_MOV_FROM_DR(struct cpu *c, const struct insn *i)
 {
     require_sys_register_access(c);
-    c->regs[i->rm] = c->dr[dr_index(c, i->reg)];
+    unsigned n = dr_index(c, i->reg);
+    dbg_check_gd(c);
+    c->regs[i->rm] = c->dr[n];
 }
 
 void exec_MOV_TO_DR(struct cpu *c, const struct insn *i)
 {
     require_sys_register_access(c);
     unsigned n = dr_index(c, i->reg);
-    uint32_t v = c->regs[i->rm];
-    if (n == 6)
-        v = (v & 0x0000E00Fu) | 0xFFFF0FF0u;
-    else if (n == 7)
-        v = (v & 0xFFFF2FFFu) | 0x400u;
-    c->dr[n] = v;
+    dbg_check_gd(c);
+    dbg_write_dr(c, n, c->regs[i->rm]);
 }
 
 /* ---- MSRs, TSC, CPUID ---- */

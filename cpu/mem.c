@@ -1,5 +1,6 @@
 #include "cpu/mem.h"
 
+#include "cpu/debug.h"
 #include "mmu/paging.h"
 
 _Noreturn void seg_limit_fault(struct cpu *c, int sreg)
@@ -49,6 +50,8 @@ static uint32_t translate(struct cpu *c, uint32_t lin, unsigned kind, unsigned p
         if (pm->host_write && writable && dirty && !memmap_is_code(c->mem, ppage))
             e->tag[TLB_WRITE] = page;
     }
+    if (unlikely(c->dbg_armed & DBG_DATA)) /* watched pages stay on the slow path */
+        dbg_filter_tlb(c, e, page);
     return phys;
 }
 
@@ -59,6 +62,8 @@ static uint32_t phys_read(struct cpu *c, uint32_t phys, unsigned size)
 
 uint32_t lin_read_slow(struct cpu *c, uint32_t lin, unsigned size, unsigned kind, unsigned priv)
 {
+    if (unlikely(c->dbg_armed & DBG_DATA) && kind != TLB_EXEC)
+        dbg_check_data(c, lin, size, false); /* voided by the fault path if the access faults */
     uint32_t off = lin & ~PAGE_MASK;
     if (off + size <= PAGE_SIZE)
         return phys_read(c, translate(c, lin, kind, priv), size);
@@ -76,6 +81,8 @@ uint32_t lin_read_slow(struct cpu *c, uint32_t lin, unsigned size, unsigned kind
 
 void lin_write_slow(struct cpu *c, uint32_t lin, uint32_t v, unsigned size, unsigned priv)
 {
+    if (unlikely(c->dbg_armed & DBG_DATA))
+        dbg_check_data(c, lin, size, true);
     uint32_t off = lin & ~PAGE_MASK;
     if (off + size <= PAGE_SIZE) {
         memmap_write(c->mem, translate(c, lin, TLB_WRITE, priv), v, size);

@@ -22,8 +22,11 @@ static void debugcon_write(void *opaque, uint16_t port, uint32_t value, unsigned
 
 static const struct ioport_ops debugcon_ops = {debugcon_read, debugcon_write};
 
+static const struct device_ops debugcon_device_ops = {.name = "debugcon", .state_version = 1};
+
 int debugcon_attach(struct debugcon *d, struct ioport_bus *bus, uint16_t port, FILE *out)
 {
+    d->dev = (struct device){&debugcon_device_ops, d};
     d->out = out;
     return ioport_register(bus, port, 1, &debugcon_ops, d);
 }

@@ -5,9 +5,11 @@
 
 #include <stdio.h>
 
+#include "devices/device.h"
 #include "devices/ioport.h"
 
 struct debugcon {
+    struct device dev; /* no guest-visible state: reset and save/load are empty */
     FILE *out;
 };
 

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 
 #define MAX_BIOS_SIZE (16u << 20)
+#define MAX_KERNEL_SIZE (256u << 20)
+/* Instructions between polls of host input (the UART); small enough to feel immediate. */
+#define POLL_SLICE 100000u
 
 /* Reads a whole file of at most `max` bytes. Returns NULL with a message in err. */
 static uint8_t *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
@@ -64,11 +67,64 @@ static int load_bios(struct machine *m, const char *path, char *err, size_t errl
     return 0;
 }
 
+static int add_device(struct machine *m, struct device *d)
+{
+    if (m->ndevices == MACHINE_MAX_DEVICES)
+        return -1;
+    m->devices[m->ndevices++] = d;
+    return 0;
+}
+
+static void guest_exit(void *opaque, int status)
+{
+    struct machine *m = opaque;
+    m->exit_requested = true;
+    m->exit_status = status;
+    cpu_request_stop(&m->cpu);
+}
+
+static int load_kernel(struct machine *m, const struct machine_config *cfg, char *err,
+                       size_t errlen)
+{
+    size_t cap = cfg->ram_bytes < MAX_KERNEL_SIZE ? (size_t)cfg->ram_bytes : MAX_KERNEL_SIZE;
+    m->kernel = read_file(cfg->kernel_path, cap, &m->kernel_len, err, errlen);
+    if (!m->kernel)
+        return -1;
+    char why[400];
+    if (multiboot_parse(m->kernel, m->kernel_len, cfg->ram_bytes, &m->mb, why, sizeof(why))) {
+        snprintf(err, errlen, "kernel '%s': %s", cfg->kernel_path, why);
+        return -1;
+    }
+    if (m->mb.wants_video)
+        fprintf(stderr, "bt86: warning: kernel '%s' asks for a video mode; bt86 has no display "
+                "yet and reports none\n", cfg->kernel_path);
+    /* As GRUB and QEMU do, the command line starts with the kernel's name. */
+    const char *args = cfg->append ? cfg->append : "";
+    size_t n = strlen(cfg->kernel_path) + 1 + strlen(args) + 1;
+    m->kernel_cmdline = malloc(n);
+    if (!m->kernel_cmdline) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(m->kernel_cmdline, n, "%s%s%s", cfg->kernel_path, *args ? " " : "", args);
+    return 0;
+}
+
 int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen)
 {
     memset(m, 0, sizeof(*m));
     if (cfg->ram_bytes < (1u << 20) || cfg->ram_bytes > (3ull << 30)) {
         snprintf(err, errlen, "RAM size must be between 1 MiB and 3 GiB");
+        return -1;
+    }
+    if (!cfg->bios_path && !cfg->kernel_path) {
+        snprintf(err, errlen, "nothing to run: give a firmware image (-bios FILE) or a "
+                 "Multiboot kernel (-kernel FILE)");
+        return -1;
+    }
+    if (cfg->bios_path && cfg->kernel_path) {
+        snprintf(err, errlen, "-kernel runs without firmware: -bios cannot be combined with it "
+                 "yet");
         return -1;
     }
     int r = memmap_init(&m->mem, cfg->ram_bytes);
@@ -86,19 +142,29 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
     m->cpu.bus.opaque = &m->io;
     m->cpu.bus.port_in = ioport_read;
     m->cpu.bus.port_out = ioport_write;
-    debugcon_attach(&m->debugcon_402, &m->io, 0x402, cfg->debug_out);
-    debugcon_attach(&m->debugcon_e9, &m->io, 0xE9, cfg->debug_out);
-    if (!cfg->bios_path) {
-        snprintf(err, errlen, "no firmware given (-bios FILE)");
+    /* The UART's IRQ line stays unwired until there is an interrupt controller. */
+    if (debugcon_attach(&m->debugcon_402, &m->io, 0x402, cfg->debug_out) ||
+        debugcon_attach(&m->debugcon_e9, &m->io, 0xE9, cfg->debug_out) ||
+        uart_attach(&m->com1, &m->io, COM1_BASE, cfg->serial_out,
+                    cfg->serial_input ? cfg->serial_in_fd : -1) ||
+        testdev_attach(&m->testdev, &m->io, guest_exit, m, cfg->post_log) ||
+        add_device(m, &m->debugcon_402.dev) || add_device(m, &m->debugcon_e9.dev) ||
+        add_device(m, &m->com1.dev) || add_device(m, &m->testdev.dev)) {
+        snprintf(err, errlen, "internal error: device ports or table clash");
         machine_destroy(m);
         return -1;
     }
-    if (load_bios(m, cfg->bios_path, err, errlen)) {
+    if (cfg->bios_path ? load_bios(m, cfg->bios_path, err, errlen)
+                       : load_kernel(m, cfg, err, errlen)) {
         machine_destroy(m);
         return -1;
     }
     m->max_insns = cfg->max_insns;
-    cpu_reset(&m->cpu);
+    m->no_reboot = cfg->no_reboot;
+    if (machine_reset(m, err, errlen)) {
+        machine_destroy(m);
+        return -1;
+    }
     return 0;
 }
 
@@ -106,30 +172,91 @@ void machine_destroy(struct machine *m)
 {
     cpu_destroy(&m->cpu);
     memmap_destroy(&m->mem);
+    free(m->kernel);
+    free(m->kernel_cmdline);
+    m->kernel = NULL;
+    m->kernel_cmdline = NULL;
+}
+
+int machine_reset(struct machine *m, char *err, size_t errlen)
+{
+    cpu_reset(&m->cpu);
+    for (unsigned i = 0; i < m->ndevices; i++)
+        device_reset(m->devices[i]);
+    if (m->kernel) {
+        uint32_t info;
+        char why[400];
+        if (multiboot_load(&m->mem, m->kernel, m->kernel_len, &m->mb, m->kernel_cmdline, &info,
+                           why, sizeof(why))) {
+            snprintf(err, errlen, "kernel: %s", why);
+            return -1;
+        }
+        multiboot_enter(&m->cpu, m->mb.entry, info);
+    }
+    return 0;
+}
+
+/* A CPU shutdown (triple fault). Returns true if the run goes on after a reset. */
+static bool shutdown_reset(struct machine *m, enum machine_result *res)
+{
+    uint64_t boot_len = m->cpu.icount; /* cpu_reset zeroes it, so this is this boot's count */
+    if (m->no_reboot) {
+        fprintf(stderr, "bt86: CPU shutdown after %llu instructions; "
+                "-no-reboot: not resetting\n", (unsigned long long)boot_len);
+        *res = MACHINE_RESET;
+        return false;
+    }
+    m->quick_resets = boot_len < RESET_LOOP_INSNS ? m->quick_resets + 1 : 0;
+    if (m->quick_resets >= RESET_LOOP_MAX) {
+        fprintf(stderr, "bt86: reset loop: the guest shut the CPU down %u times in a row, each "
+                "within %llu instructions of booting; giving up\n", m->quick_resets,
+                RESET_LOOP_INSNS);
+        *res = MACHINE_RESET_LOOP;
+        return false;
+    }
+    m->resets++;
+    fprintf(stderr, "bt86: CPU shutdown after %llu instructions: resetting the "
+            "machine (reset %u)\n", (unsigned long long)boot_len, m->resets);
+    char err[512];
+    if (machine_reset(m, err, sizeof(err))) {
+        fprintf(stderr, "bt86: reset failed: %s\n", err);
+        *res = MACHINE_RESET;
+        return false;
+    }
+    return true;
 }
 
 enum machine_result machine_run(struct machine *m)
 {
-    uint64_t budget = m->max_insns ? m->max_insns : UINT64_MAX;
+    enum machine_result res;
     for (;;) {
-        uint64_t slice = budget < 10000000 ? budget : 10000000;
+        uint64_t slice = POLL_SLICE;
+        if (m->max_insns) {
+            if (m->insns >= m->max_insns)
+                return MACHINE_LIMIT;
+            if (m->max_insns - m->insns < slice)
+                slice = m->max_insns - m->insns;
+        }
+        uint64_t before = m->cpu.icount;
         enum cpu_exit why = cpu_run(&m->cpu, slice);
-        budget -= m->max_insns ? slice : 0;
+        m->insns += m->cpu.icount - before;
+        uart_poll(&m->com1);
         switch (why) {
         case CPU_EXIT_HLT:
             /* No interrupt source can wake a CPU halted with IF clear. */
             if (!(m->cpu.eflags & FL_IF))
                 return MACHINE_HALTED;
             if (!m->cpu.intr_line)
-                return MACHINE_HALTED; /* no devices raise interrupts yet */
+                return MACHINE_HALTED; /* nothing raises interrupts yet (no PIC) */
             break;
-        case CPU_EXIT_SHUTDOWN: return MACHINE_RESET;
-        case CPU_EXIT_STOP: return MACHINE_STOPPED;
+        case CPU_EXIT_SHUTDOWN:
+            if (!shutdown_reset(m, &res))
+                return res;
+            break;
+        case CPU_EXIT_STOP:
+            return m->exit_requested ? MACHINE_EXIT : MACHINE_STOPPED;
         case CPU_EXIT_EXCEPTION: return MACHINE_STOPPED;
-        case CPU_EXIT_LIMIT:
-            if (m->max_insns && budget == 0)
-                return MACHINE_LIMIT;
-            break;
+        case CPU_EXIT_LIMIT: break;
         }
     }
 }
