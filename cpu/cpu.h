@@ -145,10 +145,19 @@ struct cpu {
     uint8_t cpl;
     bool code32;      /* CS.D: default operand/address size of the code */
     bool stack32;     /* SS.B: ESP (not SP) is the stack pointer */
-    bool halted;
-    bool intr_line;   /* INTR asserted by the interrupt controller */
-    bool nmi_pending;
-    uint8_t inhibit_irq; /* INHIBIT_* shadow bits, cleared after the next instruction */
+    /* What the run loop must look at between instructions, readable as one word so the
+     * per-instruction test is one load: `events` is nonzero when any of these is set. */
+    union {
+        struct {
+            bool halted;
+            bool intr_line;   /* INTR asserted by the interrupt controller */
+            bool nmi_pending;
+            uint8_t inhibit_irq; /* INHIBIT_* shadow bits, cleared after the next instruction */
+            volatile bool stop_requested;
+            uint8_t events_pad[3];
+        };
+        uint64_t events;
+    };
     uint32_t a20_mask;   /* 0xFFFFFFFF, or 0xFFEFFFFF with A20 gated off */
 
     /* MSRs */
@@ -166,7 +175,6 @@ struct cpu {
     uint32_t insn_esp;     /* ESP at its start: restored when it faults */
     uint32_t stop_on_exception; /* bitmask of vectors that make cpu_run() return instead */
     bool exit_on_hlt;
-    volatile bool stop_requested;
     bool shutdown;         /* the machine must reset: triple fault or unrecoverable state */
     int exc_vector;        /* last exception raised (for CPU_EXIT_EXCEPTION), -1 if none */
     uint32_t exc_error;

@@ -14,6 +14,9 @@ INSN_OPS(EXEC_DECL)
 #undef EXEC_DECL
 
 extern const exec_fn exec_table[OP_COUNT];
+/* The handler to cache for a decoded instruction: a specialised one for common shapes
+ * (cpu/exec_fast.c), else exec_table[i->op]. */
+exec_fn exec_fast_handler(const struct insn *i);
 
 /* Protected-mode pieces (cpu/protmode.c). The handlers do real/v8086 mode themselves and call
  * these when CR0.PE is set and EFLAGS.VM is clear. */

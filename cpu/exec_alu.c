@@ -7,7 +7,9 @@
 
 enum alu_kind { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
 
-static void alu(struct cpu *c, const struct insn *i, enum alu_kind k)
+/* Inlined into each exec_ wrapper so the kind is a constant there. */
+static inline __attribute__((always_inline)) void alu(struct cpu *c, const struct insn *i,
+                                                      enum alu_kind k)
 {
     const unsigned sz = i->osize;
     const uint32_t m = size_mask(sz);

@@ -18,7 +18,9 @@ static unsigned shift_count(const struct cpu *c, const struct insn *i)
 static inline uint32_t bit_of(uint32_t v, unsigned bit) { return (v >> bit) & 1; }
 
 /* Rotates change only CF and OF. */
-static void rotate(struct cpu *c, const struct insn *i, unsigned op)
+/* Inlined into each exec_ wrapper so the operation is a constant there. */
+static inline __attribute__((always_inline)) void rotate(struct cpu *c, const struct insn *i,
+                                                         unsigned op)
 {
     const unsigned sz = i->osize, bits = sz * 8;
     const uint32_t m = size_mask(sz);
@@ -78,7 +80,8 @@ void exec_RCR(struct cpu *c, const struct insn *i) { rotate(c, i, OP_RCR); }
 
 /* Shifts set CF, OF, SF, ZF, PF; AF is undefined and set to 0. Counts up to 31 on 8/16-bit
  * operands are done in wider arithmetic, which continues the bit-by-bit definition. */
-static void shift(struct cpu *c, const struct insn *i, unsigned op)
+static inline __attribute__((always_inline)) void shift(struct cpu *c, const struct insn *i,
+                                                        unsigned op)
 {
     const unsigned sz = i->osize, bits = sz * 8;
     const uint32_t m = size_mask(sz);

@@ -9,7 +9,9 @@ struct icache *icache_create(struct memmap *mem)
         return NULL;
     ic->e = calloc(ICACHE_SIZE, sizeof(*ic->e));
     ic->page_gen = calloc(PHYS_PAGES, sizeof(*ic->page_gen));
-    if (!ic->e || !ic->page_gen) {
+    ic->blocks = calloc(IBLOCK_SIZE, sizeof(*ic->blocks));
+    ic->pool = calloc(IBLOCK_POOL, sizeof(*ic->pool));
+    if (!ic->e || !ic->page_gen || !ic->blocks || !ic->pool) {
         icache_destroy(ic);
         return NULL;
     }
@@ -24,7 +26,16 @@ void icache_destroy(struct icache *ic)
         return;
     free(ic->e);
     free(ic->page_gen);
+    free(ic->blocks);
+    free(ic->pool);
     free(ic);
+}
+
+void icache_drop_blocks(struct icache *ic)
+{
+    for (unsigned i = 0; i < IBLOCK_SIZE; i++)
+        ic->blocks[i].key = 0xFFFFFFFFu;
+    ic->pool_used = 0;
 }
 
 void icache_flush(struct icache *ic)
@@ -32,6 +43,7 @@ void icache_flush(struct icache *ic)
     /* Key 0xFFFFFFFF can never be produced while the epoch is below 2^30. */
     for (unsigned i = 0; i < ICACHE_SIZE; i++)
         ic->e[i].key = 0xFFFFFFFFu;
+    icache_drop_blocks(ic);
     ic->epoch = 0;
 }
 

@@ -25,8 +25,36 @@ struct icache_entry {
     struct insn insn;
 };
 
+/* Straight-line runs of decoded instructions ("blocks"), validated once on entry: one linear
+ * page, one key and page generation for the whole run. cpu/interp.c forms and runs them; the
+ * handler is resolved at formation. Instruction storage comes from a bump pool that is
+ * recycled (all blocks dropped) when full. */
+#define IBLOCK_BITS 12
+#define IBLOCK_SIZE (1u << IBLOCK_BITS)
+#define IBLOCK_MAX_INSNS 32
+#define IBLOCK_POOL (1u << 16)
+
+struct cpu;
+struct iblock_insn {
+    void (*fn)(struct cpu *c, const struct insn *i);
+    struct insn insn;
+};
+
+struct iblock {
+    uint32_t lin;
+    uint32_t key;
+    uint32_t ppage;
+    uint32_t gen;
+    uint32_t span; /* bytes from the first instruction to the end of the last */
+    uint32_t n;    /* instructions; 0: none cacheable here, use the single-instruction path */
+    struct iblock_insn *ins;
+};
+
 struct icache {
     struct icache_entry *e;
+    struct iblock *blocks;
+    struct iblock_insn *pool;
+    uint32_t pool_used;
     uint32_t *page_gen; /* per physical page */
     uint32_t epoch;
     struct memmap *mem;
@@ -36,6 +64,8 @@ struct icache {
 struct icache *icache_create(struct memmap *mem);
 void icache_destroy(struct icache *ic);
 void icache_flush(struct icache *ic);
+/* Forget every block and recycle the pool (never while a block runs). */
+void icache_drop_blocks(struct icache *ic);
 void icache_new_epoch(struct icache *ic);
 /* memmap code-write hook: everything decoded from that page is stale. */
 void icache_code_written(void *opaque, uint32_t phys_page_addr);
@@ -54,6 +84,11 @@ static inline struct icache_entry *icache_slot_of(struct icache_entry *entries, 
 static inline struct icache_entry *icache_slot(struct icache *ic, uint32_t lin)
 {
     return icache_slot_of(ic->e, lin);
+}
+
+static inline struct iblock *iblock_slot_of(struct iblock *blocks, uint32_t lin)
+{
+    return &blocks[(lin ^ (lin >> IBLOCK_BITS)) & (IBLOCK_SIZE - 1)];
 }
 
 static inline bool icache_valid(const struct icache *ic, const struct icache_entry *e,

@@ -88,6 +88,7 @@ struct icache_view {
     struct icache *ic;
     struct icache_entry *entries;
     const uint32_t *page_gen;
+    struct iblock *blocks;
 };
 
 static inline const struct insn *fetch_decode(struct cpu *c, uint32_t eip,
@@ -102,6 +103,92 @@ static inline const struct insn *fetch_decode(struct cpu *c, uint32_t eip,
                (uint64_t)eip + e->insn.len - 1 <= c->seg[SR_CS].limit))
         return &e->insn;
     return fetch_decode_slow(c, tmp);
+}
+
+/* Operations that may sit before the end of a block: they cannot change anything a block
+ * relies on (CS, mode, CPL, TF/RF/IF, interrupt shadows, HLT, the TLB epoch, breakpoints) and
+ * do no port I/O. Any other operation is the last of its block, so the run loop looks at
+ * events and TF again before the next instruction. */
+static bool op_continues_block(unsigned op)
+{
+    switch (op) {
+    case OP_ADD: case OP_OR: case OP_ADC: case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR:
+    case OP_CMP: case OP_TEST: case OP_ROL: case OP_ROR: case OP_RCL: case OP_RCR: case OP_SHL:
+    case OP_SHR: case OP_SAL: case OP_SAR: case OP_SHLD: case OP_SHRD: case OP_INC: case OP_DEC:
+    case OP_NOT: case OP_NEG: case OP_MUL: case OP_IMUL1: case OP_DIV: case OP_IDIV:
+    case OP_IMUL: case OP_IMUL3: case OP_DAA: case OP_DAS: case OP_AAA: case OP_AAS:
+    case OP_AAM: case OP_AAD: case OP_SALC: case OP_BT: case OP_BTS: case OP_BTR: case OP_BTC:
+    case OP_BSF: case OP_BSR: case OP_BSWAP: case OP_MOV: case OP_MOVZX: case OP_MOVSX:
+    case OP_LEA: case OP_XCHG: case OP_CMPXCHG: case OP_CMPXCHG8B: case OP_XADD: case OP_CMOV:
+    case OP_SETCC: case OP_CBW: case OP_CWD: case OP_XLAT: case OP_NOP: case OP_PUSH:
+    case OP_POP: case OP_PUSHA: case OP_POPA: case OP_LEAVE: case OP_SAHF: case OP_LAHF:
+    case OP_CLC: case OP_STC: case OP_CMC: case OP_CLD: case OP_STD: case OP_JCC: case OP_LOOP:
+    case OP_LOOPE: case OP_LOOPNE: case OP_JCXZ: case OP_MOVS: case OP_CMPS: case OP_STOS:
+    case OP_LODS: case OP_SCAS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Decode a block at CS:eip (linear `lin`) without faulting: whatever cannot be decoded from
+ * the page as it is now (TLB miss, page or CS-limit crossing, invalid encoding, breakpoint)
+ * ends the block there, and the single-instruction path meets it with its architectural
+ * fault. Returns NULL when the block would be empty or the page is not mapped in the TLB. */
+static struct iblock *form_block(struct cpu *c, uint32_t eip, uint32_t lin)
+{
+    struct icache *ic = c->icache;
+    const unsigned priv = cpu_priv(c);
+    const struct tlb_entry *e = &c->tlb.e[priv][tlb_index(lin)];
+    const uint32_t limit = c->seg[SR_CS].limit;
+    const bool bp = c->dbg_armed & DBG_INSN;
+    if (eip > limit || (unlikely(bp) && dbg_insn_bp_at(c, lin)))
+        return NULL;
+    if (e->tag[TLB_EXEC] != (lin & PAGE_MASK)) {
+        /* The fetch the single-instruction path would do first: fills the TLB, or raises the
+         * instruction's own #PF (insn_eip/insn_esp are set). */
+        lin_read_slow(c, lin, 1, TLB_EXEC, priv);
+        if (e->tag[TLB_EXEC] != (lin & PAGE_MASK))
+            return NULL; /* MMIO */
+    }
+    uint64_t avail = (uint64_t)limit - eip + 1;
+    const uint32_t to_page_end = PAGE_SIZE - (lin & ~PAGE_MASK);
+    if (avail > to_page_end)
+        avail = to_page_end;
+    if (ic->pool_used > IBLOCK_POOL - IBLOCK_MAX_INSNS)
+        icache_drop_blocks(ic);
+    struct iblock_insn *ins = &ic->pool[ic->pool_used];
+    const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + e->addend);
+    uint32_t off = 0, n = 0;
+    while (n < IBLOCK_MAX_INSNS && off < avail) {
+        if (unlikely(bp) && n > 0 && dbg_insn_bp_at(c, lin + off))
+            break;
+        struct insn *in = &ins[n].insn;
+        if (decode_insn(in, host + off, (unsigned)(avail - off), c->code32) != DEC_OK)
+            break;
+        ins[n].fn = exec_fast_handler(in);
+        off += in->len;
+        n++;
+        if (!op_continues_block(in->op))
+            break;
+    }
+    if (n == 0)
+        return NULL;
+    if (!memmap_is_code(c->mem, e->phys_page)) {
+        memmap_mark_code(c->mem, e->phys_page);
+        tlb_drop_writes_to(&c->tlb, e->phys_page);
+    }
+    struct iblock *b = iblock_slot_of(ic->blocks, lin);
+    b->lin = lin;
+    b->key = icache_key(ic, priv, c->code32);
+    b->ppage = e->phys_page >> PAGE_SHIFT;
+    b->gen = ic->page_gen[b->ppage];
+    b->span = off;
+    b->n = n;
+    b->ins = ins;
+    ic->pool_used += n;
+    ic->misses++;
+    return b;
 }
 
 static bool is_contributory(int v)
@@ -159,7 +246,8 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
     volatile enum cpu_exit why = CPU_EXIT_LIMIT;
     const uint64_t end = c->icount + max_insns;
     volatile int delivering = -1; /* vector being delivered when a nested fault arrives */
-    const struct icache_view iv = {c->icache, c->icache->e, c->icache->page_gen};
+    const struct icache_view iv = {c->icache, c->icache->e, c->icache->page_gen,
+                                   c->icache->blocks};
 
     c->exc_jmp = &jb;
     if (setjmp(jb)) {
@@ -213,8 +301,7 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
      * landing there re-reads it too. */
     uint32_t eip = c->eip;
     while (c->icount < end) {
-        if (unlikely(c->intr_line | c->nmi_pending | c->stop_requested | c->halted |
-                     c->inhibit_irq)) {
+        if (unlikely(c->events != 0)) {
             enum cpu_exit ev;
             if (handle_events(c, &ev)) {
                 why = ev;
@@ -223,6 +310,50 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
             eip = c->eip; /* an interrupt may have been delivered */
             if (c->halted)
                 continue;
+        }
+        /* Blocks run while nothing needs per-instruction attention: no TF, no RF. */
+        if (likely(!(c->eflags & (FL_TF | FL_RF)))) {
+            const uint32_t lin = c->seg[SR_CS].base + eip;
+            struct iblock *b = iblock_slot_of(iv.blocks, lin);
+            if (unlikely(!(b->lin == lin && b->key == icache_key(iv.ic, cpu_priv(c), c->code32) &&
+                           iv.page_gen[b->ppage] == b->gen))) {
+                c->insn_eip = eip;
+                c->insn_esp = c->regs[R_ESP];
+                b = form_block(c, eip, lin);
+            }
+            if (likely(b != NULL) && (uint64_t)eip + b->span - 1 <= c->seg[SR_CS].limit) {
+                const struct iblock_insn *bi = b->ins;
+                /* The budget is exact: never run past `end`. */
+                const uint64_t left = end - c->icount;
+                const struct iblock_insn *stop = bi + (left < b->n ? left : b->n);
+                const uint32_t *pgen = &iv.page_gen[b->ppage];
+                const uint32_t gen = b->gen;
+                for (;;) {
+                    c->insn_eip = eip;
+                    c->insn_esp = c->regs[R_ESP];
+                    const uint32_t next = eip + bi->insn.len;
+                    c->eip = next;
+                    bi->fn(c, &bi->insn);
+                    c->icount++;
+                    const uint32_t now = c->eip;
+                    if (unlikely(now != next)) {
+                        eip = now; /* a control transfer */
+                        break;
+                    }
+                    uint32_t n = next;
+                    __asm__("" : "+r"(n));
+                    eip = n;
+                    /* Events raised by the instruction (a data breakpoint, an IRQ from an
+                     * MMIO write), or a store to this block's page (SMC): stop here. */
+                    if (++bi == stop || unlikely(c->events != 0 || *pgen != gen))
+                        break;
+                }
+                if (unlikely(c->halted && c->exit_on_hlt)) {
+                    why = CPU_EXIT_HLT;
+                    goto out;
+                }
+                continue;
+            }
         }
         c->insn_eip = eip;
         c->insn_esp = c->regs[R_ESP];
