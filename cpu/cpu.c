@@ -9,6 +9,9 @@
 #include "cpu/icache.h"
 #include "cpu/mem.h"
 
+/* The physical map changed under the TLB (chipset shadowing, a PCI BAR moved). */
+static void cpu_map_changed(void *opaque) { cpu_flush_tlb(opaque, false); }
+
 int cpu_init(struct cpu *c, struct memmap *mem)
 {
     memset(c, 0, sizeof(*c));
@@ -18,6 +21,8 @@ int cpu_init(struct cpu *c, struct memmap *mem)
         return -1;
     mem->code_write_hook = icache_code_written;
     mem->code_write_opaque = c->icache;
+    mem->map_changed = cpu_map_changed;
+    mem->map_changed_opaque = c;
     cpu_reset(c);
     return 0;
 }
@@ -27,6 +32,8 @@ void cpu_destroy(struct cpu *c)
     if (c->mem) {
         c->mem->code_write_hook = NULL;
         c->mem->code_write_opaque = NULL;
+        c->mem->map_changed = NULL;
+        c->mem->map_changed_opaque = NULL;
     }
     icache_destroy(c->icache);
     c->icache = NULL;

@@ -81,19 +81,83 @@ int memmap_add_rom(struct memmap *m, uint32_t base, const void *data, uint32_t s
     return 0;
 }
 
-int memmap_add_mmio(struct memmap *m, uint32_t base, uint32_t size, const struct mmio_ops *ops,
-                    void *opaque)
+static bool range_ok(uint32_t base, uint32_t size)
 {
-    if (!ops || !ops->read || !ops->write || (base & ~PAGE_MASK) || (size & ~PAGE_MASK) ||
-        size == 0 || (uint64_t)base + size > 0x100000000ull)
+    return !(base & ~PAGE_MASK) && !(size & ~PAGE_MASK) && size != 0 &&
+           (uint64_t)base + size <= 0x100000000ull;
+}
+
+/* Every page of the range gets `pm`; what was decoded from those pages is stale. */
+static void set_pages(struct memmap *m, uint32_t base, uint32_t size, struct page_map pm,
+                      bool offset_hosts)
+{
+    for (uint32_t i = 0; i < size >> PAGE_SHIFT; i++) {
+        uint32_t pg = (base >> PAGE_SHIFT) + i;
+        struct page_map p = pm;
+        if (offset_hosts) {
+            p.host_read = pm.host_read ? pm.host_read + ((size_t)i << PAGE_SHIFT) : NULL;
+            p.host_write = pm.host_write ? pm.host_write + ((size_t)i << PAGE_SHIFT) : NULL;
+        }
+        m->pages[pg] = p;
+        memmap_note_write(m, pg << PAGE_SHIFT);
+    }
+    if (m->map_changed)
+        m->map_changed(m->map_changed_opaque);
+}
+
+int memmap_register_mmio(struct memmap *m, const struct mmio_ops *ops, void *opaque)
+{
+    if (!ops || !ops->read || !ops->write)
         return -EINVAL;
     if (m->mmio_count >= MEMMAP_MAX_MMIO)
         return -ENOSPC;
     unsigned idx = m->mmio_count++;
-    m->mmio[idx] = (struct mmio_region){base, size, ops, opaque};
-    for (uint32_t pg = base >> PAGE_SHIFT; pg < (base >> PAGE_SHIFT) + (size >> PAGE_SHIFT); pg++) {
-        m->pages[pg] = (struct page_map){NULL, NULL, (uint16_t)idx, (uint16_t)idx};
+    m->mmio[idx] = (struct mmio_region){0, 0, ops, opaque};
+    return (int)idx;
+}
+
+int memmap_map_mmio(struct memmap *m, uint32_t base, uint32_t size, int mmio_index)
+{
+    if (!range_ok(base, size) || mmio_index <= 0 || (unsigned)mmio_index >= m->mmio_count)
+        return -EINVAL;
+    m->mmio[mmio_index].base = base;
+    m->mmio[mmio_index].size = size;
+    set_pages(m, base, size, (struct page_map){NULL, NULL, (uint16_t)mmio_index, (uint16_t)mmio_index},
+              false);
+    return 0;
+}
+
+int memmap_add_mmio(struct memmap *m, uint32_t base, uint32_t size, const struct mmio_ops *ops,
+                    void *opaque)
+{
+    if (!range_ok(base, size))
+        return -EINVAL;
+    int idx = memmap_register_mmio(m, ops, opaque);
+    return idx < 0 ? idx : memmap_map_mmio(m, base, size, idx);
+}
+
+int memmap_map_host(struct memmap *m, uint32_t base, uint32_t size, uint8_t *host_read,
+                    uint8_t *host_write)
+{
+    if (!range_ok(base, size) || !host_read)
+        return -EINVAL;
+    set_pages(m, base, size, (struct page_map){host_read, host_write, 0, 0}, true);
+    return 0;
+}
+
+int memmap_unmap(struct memmap *m, uint32_t base, uint32_t size)
+{
+    if (!range_ok(base, size))
+        return -EINVAL;
+    for (uint32_t i = 0; i < size >> PAGE_SHIFT; i++) {
+        uint32_t pg = (base >> PAGE_SHIFT) + i;
+        uint64_t addr = (uint64_t)pg << PAGE_SHIFT;
+        uint8_t *ram = addr < m->ram_size ? m->ram + addr : NULL;
+        m->pages[pg] = (struct page_map){ram, ram, 0, 0};
+        memmap_note_write(m, (uint32_t)addr);
     }
+    if (m->map_changed)
+        m->map_changed(m->map_changed_opaque);
     return 0;
 }
 

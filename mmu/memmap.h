@@ -49,6 +49,10 @@ struct memmap {
     uint8_t *code_pages;             /* one byte per page: decoded/translated code lives here */
     void (*code_write_hook)(void *opaque, uint32_t phys_page);
     void *code_write_opaque;
+    /* Called after the map changed (remap, new MMIO window): whoever caches translations of
+     * guest-physical addresses (the CPU's TLB) must drop them. */
+    void (*map_changed)(void *opaque);
+    void *map_changed_opaque;
 };
 
 /* Creates guest RAM of ram_size bytes at physical 0 (below 4 GiB, no hole handling yet beyond
@@ -60,6 +64,17 @@ void memmap_destroy(struct memmap *m);
 int memmap_add_rom(struct memmap *m, uint32_t base, const void *data, uint32_t size);
 int memmap_add_mmio(struct memmap *m, uint32_t base, uint32_t size, const struct mmio_ops *ops,
                     void *opaque);
+
+/* Remapping at run time (chipset shadow RAM, PCI BARs, framebuffers). Ranges are page-aligned.
+ * memmap_register_mmio() returns an MMIO index (> 0) to map and unmap later, or -errno. */
+int memmap_register_mmio(struct memmap *m, const struct mmio_ops *ops, void *opaque);
+int memmap_map_mmio(struct memmap *m, uint32_t base, uint32_t size, int mmio_index);
+/* Plain memory owned by the caller: reads from host_read, writes to host_write (NULL: writes
+ * are ignored, as for ROM). Both point at the first byte of the range. */
+int memmap_map_host(struct memmap *m, uint32_t base, uint32_t size, uint8_t *host_read,
+                    uint8_t *host_write);
+/* Back to guest RAM where RAM exists, unassigned elsewhere. */
+int memmap_unmap(struct memmap *m, uint32_t base, uint32_t size);
 
 /* Host pointer for physical page access, or NULL (MMIO/unassigned/ROM write). */
 static inline uint8_t *memmap_read_ptr(const struct memmap *m, uint32_t phys)
