@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake ninja-build pkg-config nasm gcc-multilib
     libcapstone-dev libsdl2-dev zlib1g-dev libcmocka-dev
+    seabios
 )
 
 missing=()
