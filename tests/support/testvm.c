@@ -1,5 +1,6 @@
 #include "tests/support/testvm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int testvm_init(struct testvm *vm, uint32_t ram_size)
@@ -19,6 +20,24 @@ void testvm_destroy(struct testvm *vm)
 {
     cpu_destroy(&vm->cpu);
     memmap_destroy(&vm->mem);
+}
+
+struct testvm *testvm_new(uint32_t ram_size)
+{
+    struct testvm *vm = calloc(1, sizeof(*vm));
+    if (vm && testvm_init(vm, ram_size)) {
+        free(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+void testvm_free(struct testvm *vm)
+{
+    if (!vm)
+        return;
+    testvm_destroy(vm);
+    free(vm);
 }
 
 void testvm_real_mode(struct testvm *vm)

@@ -14,6 +14,11 @@ struct testvm {
 int testvm_init(struct testvm *vm, uint32_t ram_size);
 void testvm_destroy(struct testvm *vm);
 
+/* Heap-allocated VM for cmocka fixtures (struct testvm is too large for a test's stack).
+ * NULL on failure. */
+struct testvm *testvm_new(uint32_t ram_size);
+void testvm_free(struct testvm *vm);
+
 /* Real mode, all segment registers 0 with 64 KiB limits, IVT at 0, IF clear. */
 void testvm_real_mode(struct testvm *vm);
 

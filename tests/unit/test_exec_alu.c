@@ -28,8 +28,8 @@ static uint32_t code_end;
 static int setup(void **state)
 {
     (void)state;
-    vm = calloc(1, sizeof(*vm));
-    if (!vm || testvm_init(vm, 1u << 20))
+    vm = testvm_new(1u << 20);
+    if (!vm)
         return -1;
     c = &vm->cpu;
     return 0;
@@ -38,8 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testvm_destroy(vm);
-    free(vm);
+    testvm_free(vm);
     return 0;
 }
 

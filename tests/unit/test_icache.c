@@ -23,8 +23,8 @@
 
 static int setup(void **state)
 {
-    struct testvm *vm = calloc(1, sizeof(*vm));
-    if (!vm || testvm_init(vm, RAM) != 0)
+    struct testvm *vm = testvm_new(RAM);
+    if (!vm)
         return -1;
     *state = vm;
     return 0;
@@ -32,9 +32,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct testvm *vm = *state;
-    testvm_destroy(vm);
-    free(vm);
+    testvm_free(*state);
     return 0;
 }
 

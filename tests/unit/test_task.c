@@ -53,8 +53,8 @@ static struct cpu *c;
 static int setup(void **state)
 {
     (void)state;
-    vm = calloc(1, sizeof(*vm));
-    if (!vm || testvm_init(vm, RAM_SIZE))
+    vm = testvm_new(RAM_SIZE);
+    if (!vm)
         return -1;
     c = &vm->cpu;
     return 0;
@@ -63,8 +63,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testvm_destroy(vm);
-    free(vm);
+    testvm_free(vm);
     return 0;
 }
 
