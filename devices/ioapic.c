@@ -100,7 +100,7 @@ void ioapic_reg_write(struct ioapic *io, uint8_t index, uint32_t value)
         return;
     }
     if (index < IOAPIC_REG_REDTBL || index >= IOAPIC_REG_REDTBL + 2 * IOAPIC_PINS)
-        return; /* version, arbitration and unimplemented indices */
+        return; /* version, arbitration and reserved indices are read-only */
     unsigned pin = (unsigned)(index - IOAPIC_REG_REDTBL) >> 1;
     if (index & 1) {
         io->redir_hi[pin] = value & 0xFF000000u;

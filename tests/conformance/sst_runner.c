@@ -721,7 +721,7 @@ static bool run_to_hlt(struct runner *r, const struct tctx *x, struct result *re
             add_note(res, "stopped: %s (vector %d%s) at %04X:%04X, corpus expects %s%s", exc_name(v),
                      v, c->exc_has_error ? ", with error code" : "", c->seg[SR_CS].sel,
                      c->eip & 0xFFFF, t->exc >= 0 ? exc_name(t->exc) : "no exception",
-                     v == EXC_UD ? " (unimplemented handler or invalid encoding?)" : "");
+                     v == EXC_UD ? " (invalid encoding?)" : "");
             return false;
         }
         case CPU_EXIT_LIMIT:
