@@ -1022,6 +1022,8 @@ const struct ioport_ops ide_bm_io_ops = {bm_io_read, bm_io_write};
 static void bar_check(struct ide_ctrl *c)
 {
     uint32_t base = pci_bar_address(&c->pci, 4);
+    if (base > 0xFFF0)
+        base = 0;
     if (base == c->bm_base)
         return;
     uint32_t old = c->bm_base;
@@ -1047,7 +1049,8 @@ static void pci_setup(struct ide_ctrl *c)
     /* Mass storage, IDE, prog-if 80h: bus master capable, both channels in legacy mode. */
     pci_function_init(f, 0x8086, 0x7010, 0x00, 0x010180, 0x00);
     pci_set_bar(f, 4, 16, true, false);
-    f->wmask[PCI_BAR0 + 4 * 4 + 2] = f->wmask[PCI_BAR0 + 4 * 4 + 3] = 0; /* BMIBA is 16 bits */
+    /* BMIBA's upper half stays writable, as in QEMU: SeaBIOS sizes I/O BARs with 32-bit
+     * arithmetic and takes read-only zeros there for a huge BAR. Beyond 64K it decodes nothing. */
     pci_set16(f, PCI_STATUS, 0x0280); /* medium DEVSEL timing, fast back-to-back */
     for (unsigned o = 0x40; o <= 0x44; o++)
         f->wmask[o] = 0xFF; /* IDETIM primary/secondary, SIDETIM: stored, no effect */

@@ -11,17 +11,34 @@ void ioport_init(struct ioport_bus *b)
 int ioport_register(struct ioport_bus *b, uint16_t first, unsigned count,
                     const struct ioport_ops *ops, void *opaque)
 {
-    if (b->count >= IOPORT_MAX_HANDLERS || count == 0 || (uint32_t)first + count > 65536)
+    if (count == 0 || (uint32_t)first + count > 65536)
         return -1;
     for (unsigned p = first; p < first + count; p++)
         if (b->owner[p])
             return -1;
-    unsigned idx = b->count++;
-    b->handlers[idx].ops = ops;
-    b->handlers[idx].opaque = opaque;
+    /* A moved window comes back with the same ops and opaque: reuse its slot, so moving it
+     * any number of times never fills the table. */
+    unsigned idx = 0;
+    for (unsigned i = 1; i < b->count; i++)
+        if (b->handlers[i].ops == ops && b->handlers[i].opaque == opaque)
+            idx = i;
+    if (!idx) {
+        if (b->count >= IOPORT_MAX_HANDLERS)
+            return -1;
+        idx = b->count++;
+        b->handlers[idx].ops = ops;
+        b->handlers[idx].opaque = opaque;
+    }
     for (unsigned p = first; p < first + count; p++)
         b->owner[p] = (uint8_t)idx;
     return 0;
+}
+
+void ioport_unregister(struct ioport_bus *b, uint16_t first, unsigned count, void *opaque)
+{
+    for (uint32_t p = first; p < (uint32_t)first + count && p < 65536; p++)
+        if (b->owner[p] && b->handlers[b->owner[p]].opaque == opaque)
+            b->owner[p] = 0;
 }
 
 uint32_t ioport_read(void *bus, uint16_t port, unsigned size)

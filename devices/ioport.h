@@ -25,6 +25,10 @@ void ioport_init(struct ioport_bus *b);
 /* Returns 0, or -1 if the range overlaps a claimed one or the table is full. */
 int ioport_register(struct ioport_bus *b, uint16_t first, unsigned count,
                     const struct ioport_ops *ops, void *opaque);
+/* Releases ports first..first+count-1 that `opaque` owns (others are left alone), so a device
+ * whose window moves (a PCI I/O BAR) can register again elsewhere; registering the same ops and
+ * opaque again reuses their handler slot. */
+void ioport_unregister(struct ioport_bus *b, uint16_t first, unsigned count, void *opaque);
 uint32_t ioport_read(void *bus, uint16_t port, unsigned size);
 void ioport_write(void *bus, uint16_t port, uint32_t value, unsigned size);
 

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "devices/mc146818.h"
 #include "machine/machine.h"
 
 #define BT86_VERSION "0.1"
@@ -14,8 +17,28 @@ enum { EXIT_HALTED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_GUEST_RESET = 3, EX
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bt86 -bios FILE | -kernel FILE [options]\n"
-            "  -bios FILE            firmware image (raw), mapped below 4 GiB and below 1 MiB\n"
+            "usage: bt86 [-M pc] [-fda IMG] [-hda IMG] [-cdrom ISO] [options]\n"
+            "       bt86 -bios FILE | -kernel FILE [options]\n"
+            "  -M pc|bare            board: the PC (i440FX/PIIX3 chipset, PIC, PIT, RTC, 8042,\n"
+            "                        floppy, IDE, VGA, fw_cfg) running SeaBIOS; or the bare test\n"
+            "                        machine (RAM, firmware or kernel, COM1, debug and exit ports).\n"
+            "                        Default: pc when a medium is given or neither -bios nor\n"
+            "                        -kernel is; bare otherwise\n"
+            "  -fda IMG, -hda IMG    floppy (raw 160K-2.88M image) / IDE primary master disk\n"
+            "  -cdrom ISO            IDE secondary master CD-ROM\n"
+            "  -boot ORDER           PC boot order, up to 3 of a (floppy), c (disk), d (CD);\n"
+            "                        default cad. 'menu=on' shows SeaBIOS's boot menu\n"
+            "  --read-only           open -fda/-hda read-only (guest writes fail)\n"
+            "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]\n"
+            "                        the PC's clock at power-on (default: host time, UTC)\n"
+            "  --time-limit MS       PC: stop after MS ms of virtual time (exit status 4)\n"
+            "  --wait-text TEXT      PC test steps, run in order: wait until the VGA text screen\n"
+            "  --type TEXT           shows TEXT; type TEXT on the keyboard (\\n or \\r: Enter);\n"
+            "  --expect-text TEXT    wait for TEXT, then end the run with status 0\n"
+            "  --print-screen        PC: print the VGA text screen on standard output at exit\n"
+            "  --screenshot PATH     PC: write the screen as a PNG at exit\n"
+            "  -bios FILE            firmware image (raw), mapped below 4 GiB and below 1 MiB; on\n"
+            "                        the PC, SeaBIOS from roms/seabios next to bt86 by default\n"
             "  -kernel FILE          Multiboot kernel (ELF32, or any image using the a.out\n"
             "                        kludge), started directly without firmware\n"
             "  -append STRING        kernel command line (after the file name, as QEMU passes it)\n"
@@ -38,8 +61,7 @@ static void usage(FILE *f)
             "Exit status otherwise: 0 the guest halted, 1 error, 2 bad usage, 3 the guest reset\n"
             "with -no-reboot, got into a reset loop, or stopped on something bt86 cannot run\n"
             "yet, 4 instruction limit reached.\n"
-            "Not yet available (they arrive with later work): -initrd -fda -hda -cdrom -boot\n"
-            "-display sdl.\n");
+            "Not yet available (they arrive with later work): -initrd -fdb -hdb.\n");
 }
 
 static int parse_size(const char *s, uint64_t *bytes)
@@ -81,8 +103,95 @@ static FILE *open_chardev(const char *spec, const char *opt)
 }
 
 static const char *const later_options[] = {
-    "-initrd", "-fda", "-fdb", "-hda", "-hdb", "-cdrom", "-boot",
+    "-initrd", "-fdb", "-hdb",
 };
+
+/* "\n", "\r" (both Enter), "\t" and "\\" escapes, as a shell cannot pass Enter easily. */
+static char *unescape(const char *s)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+    if (!out) {
+        fprintf(stderr, "bt86: out of memory\n");
+        exit(EXIT_ERROR);
+    }
+    for (; *s; s++) {
+        char c = *s;
+        if (c == '\\' && s[1] && strchr("nrt\\", s[1])) {
+            c = *++s;
+            c = c == 'n' || c == 'r' ? '\n' : c == 't' ? '\t' : c;
+        } else if (c == '\r') {
+            c = '\n';
+        }
+        *o++ = c;
+    }
+    *o = 0;
+    return out;
+}
+
+static int parse_rtc(const char *val, struct tm *tm)
+{
+    if (strncmp(val, "base=", 5))
+        return -1;
+    val += 5;
+    time_t now = time(NULL);
+    if (!strcmp(val, "utc"))
+        return gmtime_r(&now, tm) ? 0 : -1;
+    if (!strcmp(val, "localtime"))
+        return localtime_r(&now, tm) ? 0 : -1;
+    memset(tm, 0, sizeof(*tm));
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    if (sscanf(val, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        return -1;
+    if (val[n] == 'T' && sscanf(val + n, "T%2d:%2d:%2d%n", &h, &mi, &sec, &n) == 3)
+        n += (int)(strchr(val, 'T') - val);
+    else if (val[n])
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 || y < 1900 ||
+        y > 2099 || h < 0 || mi < 0 || sec < 0)
+        return -1;
+    tm->tm_year = y - 1900;
+    tm->tm_mon = mo - 1;
+    tm->tm_mday = d;
+    tm->tm_hour = h;
+    tm->tm_min = mi;
+    tm->tm_sec = sec;
+    return 0;
+}
+
+/* roms/seabios/NAME in the build tree that holds this executable, if it exists. */
+static char *beside_executable(const char *name)
+{
+    static char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n <= 0)
+        return NULL;
+    path[n] = 0;
+    char *slash = strrchr(path, '/');
+    if (!slash)
+        return NULL;
+    size_t room = sizeof(path) - (size_t)(slash + 1 - path);
+    if ((size_t)snprintf(slash + 1, room, "roms/seabios/%s", name) >= room)
+        return NULL;
+    return access(path, R_OK) == 0 ? path : NULL;
+}
+
+static double host_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void print_screen(struct machine *m, FILE *f)
+{
+    static char text[16384];
+    struct vga_text_info info;
+    vga_read_text(&m->pc->vga, text, sizeof(text), false, &info);
+    if (!info.cols)
+        fprintf(f, "(the screen is not in a text mode)\n");
+    else
+        fputs(text, f);
+}
 
 static const char *result_text(enum machine_result r)
 {
@@ -93,6 +202,8 @@ static const char *result_text(enum machine_result r)
     case MACHINE_LIMIT: return "the instruction limit was reached";
     case MACHINE_STOPPED: return "the guest stopped on something bt86 cannot run yet";
     case MACHINE_EXIT: return "the guest wrote the exit port";
+    case MACHINE_TEXT_FOUND: return "the expected text appeared on the screen";
+    case MACHINE_TIME_LIMIT: return "the virtual time limit was reached";
     }
     return "?";
 }
@@ -100,7 +211,9 @@ static const char *result_text(enum machine_result r)
 int main(int argc, char **argv)
 {
     struct machine_config cfg = {.ram_bytes = 128ull << 20, .serial_in_fd = -1};
-    bool verbose = false, serial_given = false;
+    bool verbose = false, serial_given = false, board_given = false, rtc_given = false;
+    bool print_screen_at_exit = false;
+    const char *screenshot = NULL;
     for (int a = 1; a < argc; a++) {
         const char *o = argv[a];
         const char *val = a + 1 < argc ? argv[a + 1] : NULL;
@@ -127,6 +240,14 @@ int main(int argc, char **argv)
             verbose = true;
             continue;
         }
+        if (!strcmp(o, "--read-only")) {
+            cfg.pc.media_read_only = true;
+            continue;
+        }
+        if (!strcmp(o, "--print-screen")) {
+            print_screen_at_exit = true;
+            continue;
+        }
         for (size_t k = 0; k < sizeof(later_options) / sizeof(later_options[0]); k++) {
             if (!strcmp(o, later_options[k])) {
                 fprintf(stderr, "bt86: %s is not supported yet\n", o);
@@ -140,6 +261,52 @@ int main(int argc, char **argv)
         a++;
         if (!strcmp(o, "-bios")) {
             cfg.bios_path = val;
+        } else if (!strcmp(o, "-M")) {
+            if (strcmp(val, "pc") && strcmp(val, "bare")) {
+                fprintf(stderr, "bt86: -M: unknown board '%s' (pc, bare)\n", val);
+                return EXIT_USAGE;
+            }
+            cfg.board = strcmp(val, "pc") ? BOARD_BARE : BOARD_PC;
+            board_given = true;
+        } else if (!strcmp(o, "-fda")) {
+            cfg.pc.fda = val;
+        } else if (!strcmp(o, "-hda")) {
+            cfg.pc.hda = val;
+        } else if (!strcmp(o, "-cdrom")) {
+            cfg.pc.cdrom = val;
+        } else if (!strcmp(o, "-boot")) {
+            if (!strcmp(val, "menu=on"))
+                cfg.pc.boot_menu = true;
+            else
+                cfg.pc.boot_order = strncmp(val, "order=", 6) ? val : val + 6;
+        } else if (!strcmp(o, "-rtc")) {
+            if (parse_rtc(val, &cfg.pc.rtc_start)) {
+                fprintf(stderr, "bt86: -rtc: expected base=utc, base=localtime or "
+                        "base=YYYY-MM-DD[THH:MM:SS], not '%s'\n", val);
+                return EXIT_USAGE;
+            }
+            rtc_given = true;
+        } else if (!strcmp(o, "--time-limit")) {
+            char *end;
+            unsigned long long ms = strtoull(val, &end, 10);
+            if (*end || !ms || ms > UINT64_MAX / 1000000) {
+                fprintf(stderr, "bt86: --time-limit: bad number of milliseconds '%s'\n", val);
+                return EXIT_USAGE;
+            }
+            cfg.time_limit_ns = ms * 1000000ull;
+        } else if (!strcmp(o, "--wait-text") || !strcmp(o, "--expect-text") ||
+                   !strcmp(o, "--type")) {
+            if (cfg.script_len == MACHINE_MAX_SCRIPT) {
+                fprintf(stderr, "bt86: at most %d --wait-text/--type/--expect-text steps\n",
+                        MACHINE_MAX_SCRIPT);
+                return EXIT_USAGE;
+            }
+            struct script_step *st = &cfg.script[cfg.script_len++];
+            st->kind = !strcmp(o, "--type") ? SCRIPT_TYPE
+                       : !strcmp(o, "--wait-text") ? SCRIPT_WAIT_TEXT : SCRIPT_EXPECT_TEXT;
+            st->text = unescape(val);
+        } else if (!strcmp(o, "--screenshot")) {
+            screenshot = val;
         } else if (!strcmp(o, "-kernel")) {
             cfg.kernel_path = val;
         } else if (!strcmp(o, "-append")) {
@@ -190,6 +357,40 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    bool media = cfg.pc.fda || cfg.pc.hda || cfg.pc.cdrom;
+    if (!board_given)
+        cfg.board = media || (!cfg.bios_path && !cfg.kernel_path) ? BOARD_PC : BOARD_BARE;
+    if (cfg.board == BOARD_PC) {
+        if (cfg.kernel_path) {
+            fprintf(stderr, "bt86: -kernel runs on the bare machine (-M bare), without media\n");
+            return EXIT_USAGE;
+        }
+        if (!cfg.bios_path && !(cfg.bios_path = beside_executable("bios.bin"))) {
+            fprintf(stderr, "bt86: no SeaBIOS image found in roms/seabios next to bt86: give "
+                    "one with -bios FILE\n");
+            return EXIT_USAGE;
+        }
+        /* The VGA BIOS sits next to SeaBIOS, as Debian installs them. */
+        static char vgabios[4096];
+        const char *slash = strrchr(cfg.bios_path, '/');
+        int dirlen = slash ? (int)(slash - cfg.bios_path + 1) : 0;
+        snprintf(vgabios, sizeof(vgabios), "%.*svgabios-stdvga.bin", dirlen, cfg.bios_path);
+        if (access(vgabios, R_OK) == 0)
+            cfg.pc.vgabios_path = vgabios;
+        else
+            fprintf(stderr, "bt86: warning: no %s: the screen stays blank\n", vgabios);
+        if (!rtc_given) {
+            time_t now = time(NULL);
+            gmtime_r(&now, &cfg.pc.rtc_start);
+        }
+    } else {
+        if (media || cfg.script_len || cfg.time_limit_ns || screenshot || print_screen_at_exit ||
+            rtc_given || cfg.pc.boot_order || cfg.pc.boot_menu) {
+            fprintf(stderr, "bt86: media, -boot, -rtc and the screen options need the PC board "
+                    "(-M pc)\n");
+            return EXIT_USAGE;
+        }
+    }
     if (!cfg.bios_path && !cfg.kernel_path) {
         fprintf(stderr, "bt86: nothing to run: give a firmware image with -bios FILE or a "
                 "Multiboot kernel with -kernel FILE\n");
@@ -211,22 +412,54 @@ int main(int argc, char **argv)
         fprintf(stderr, "bt86: %s\n", err);
         return EXIT_ERROR;
     }
+    double t0 = host_seconds();
     enum machine_result r = machine_run(&m);
+    double host = host_seconds() - t0;
     int status = EXIT_HALTED;
     switch (r) {
     case MACHINE_HALTED: break;
+    case MACHINE_TEXT_FOUND:
+        fprintf(stderr, "bt86: '%s' appeared on the screen after %.3f s of virtual time "
+                "(%.3f s on the host, %llu instructions)\n",
+                m.script[m.script_pos - 1].text, m.text_found_ns / 1e9, host,
+                (unsigned long long)m.insns);
+        break;
+    case MACHINE_TIME_LIMIT:
+        status = EXIT_LIMIT;
+        fprintf(stderr, "bt86: virtual time limit reached (%.3f s on the host)", host);
+        if (m.script_pos < m.script_len)
+            fprintf(stderr, " while waiting for '%s' (step %u); the screen:\n",
+                    m.script[m.script_pos].text, m.script_pos + 1);
+        else
+            fprintf(stderr, "\n");
+        if (m.script_pos < m.script_len)
+            print_screen(&m, stderr);
+        break;
     case MACHINE_RESET:
     case MACHINE_RESET_LOOP:
     case MACHINE_STOPPED: status = EXIT_GUEST_RESET; break;
     case MACHINE_LIMIT: status = EXIT_LIMIT; break;
     case MACHINE_EXIT: status = m.exit_status; break;
     }
+    if (m.pc && print_screen_at_exit)
+        print_screen(&m, stdout);
+    if (m.pc && screenshot) {
+        int e = vga_screenshot(&m.pc->vga, screenshot, machine_now(&m));
+        if (e) {
+            fprintf(stderr, "bt86: --screenshot: cannot write '%s': %s\n", screenshot,
+                    strerror(-e));
+            if (status == EXIT_HALTED)
+                status = EXIT_ERROR;
+        }
+    }
     fflush(stdout);
     /* How far the guest got helps most when it did not finish normally. */
-    bool abnormal = r != MACHINE_HALTED && r != MACHINE_EXIT;
+    bool abnormal = r != MACHINE_HALTED && r != MACHINE_EXIT && r != MACHINE_TEXT_FOUND;
     if (verbose) {
         fprintf(stderr, "bt86: %s (exit status %d) after %llu instructions, %u reset%s", result_text(r),
                 status, (unsigned long long)m.insns, m.resets, m.resets == 1 ? "" : "s");
+        if (m.pc)
+            fprintf(stderr, ", %.3f s virtual, %.3f s host", machine_now(&m) / 1e9, host);
         if (m.testdev.post_written)
             fprintf(stderr, "; last POST code 0x%02x", m.testdev.post);
         fprintf(stderr, "\n");

@@ -10,8 +10,7 @@
 /* Instructions between polls of host input (the UART); small enough to feel immediate. */
 #define POLL_SLICE 100000u
 
-/* Reads a whole file of at most `max` bytes. Returns NULL with a message in err. */
-static uint8_t *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+uint8_t *machine_read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -45,7 +44,7 @@ static uint8_t *read_file(const char *path, size_t max, size_t *len, char *err, 
 static int load_bios(struct machine *m, const char *path, char *err, size_t errlen)
 {
     size_t len;
-    uint8_t *img = read_file(path, MAX_BIOS_SIZE, &len, err, errlen);
+    uint8_t *img = machine_read_file(path, MAX_BIOS_SIZE, &len, err, errlen);
     if (!img)
         return -1;
     if (len % 4096) {
@@ -67,7 +66,7 @@ static int load_bios(struct machine *m, const char *path, char *err, size_t errl
     return 0;
 }
 
-static int add_device(struct machine *m, struct device *d)
+int machine_add_device(struct machine *m, struct device *d)
 {
     if (m->ndevices == MACHINE_MAX_DEVICES)
         return -1;
@@ -87,7 +86,7 @@ static int load_kernel(struct machine *m, const struct machine_config *cfg, char
                        size_t errlen)
 {
     size_t cap = cfg->ram_bytes < MAX_KERNEL_SIZE ? (size_t)cfg->ram_bytes : MAX_KERNEL_SIZE;
-    m->kernel = read_file(cfg->kernel_path, cap, &m->kernel_len, err, errlen);
+    m->kernel = machine_read_file(cfg->kernel_path, cap, &m->kernel_len, err, errlen);
     if (!m->kernel)
         return -1;
     char why[400];
@@ -127,6 +126,10 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
                  "yet");
         return -1;
     }
+    if (cfg->board == BOARD_PC && !cfg->bios_path) {
+        snprintf(err, errlen, "the PC board needs firmware (SeaBIOS): give -bios FILE");
+        return -1;
+    }
     int r = memmap_init(&m->mem, cfg->ram_bytes);
     if (r) {
         snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
@@ -148,14 +151,24 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
         uart_attach(&m->com1, &m->io, COM1_BASE, cfg->serial_out,
                     cfg->serial_input ? cfg->serial_in_fd : -1) ||
         testdev_attach(&m->testdev, &m->io, guest_exit, m, cfg->post_log) ||
-        add_device(m, &m->debugcon_402.dev) || add_device(m, &m->debugcon_e9.dev) ||
-        add_device(m, &m->com1.dev) || add_device(m, &m->testdev.dev)) {
+        machine_add_device(m, &m->debugcon_402.dev) || machine_add_device(m, &m->debugcon_e9.dev) ||
+        machine_add_device(m, &m->com1.dev) || machine_add_device(m, &m->testdev.dev)) {
         snprintf(err, errlen, "internal error: device ports or table clash");
         machine_destroy(m);
         return -1;
     }
-    if (cfg->bios_path ? load_bios(m, cfg->bios_path, err, errlen)
-                       : load_kernel(m, cfg, err, errlen)) {
+    if (cfg->board == BOARD_PC) {
+        struct pc_config pcfg = cfg->pc;
+        pcfg.bios_path = cfg->bios_path;
+        if (pc_create(m, &pcfg, err, errlen)) {
+            machine_destroy(m);
+            return -1;
+        }
+        memcpy(m->script, cfg->script, sizeof(m->script));
+        m->script_len = cfg->script_len < MACHINE_MAX_SCRIPT ? cfg->script_len : MACHINE_MAX_SCRIPT;
+        m->time_limit_ns = cfg->time_limit_ns;
+    } else if (cfg->bios_path ? load_bios(m, cfg->bios_path, err, errlen)
+                              : load_kernel(m, cfg, err, errlen)) {
         machine_destroy(m);
         return -1;
     }
@@ -170,6 +183,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 
 void machine_destroy(struct machine *m)
 {
+    pc_destroy(m);
     cpu_destroy(&m->cpu);
     memmap_destroy(&m->mem);
     free(m->kernel);
@@ -183,6 +197,10 @@ int machine_reset(struct machine *m, char *err, size_t errlen)
     cpu_reset(&m->cpu);
     for (unsigned i = 0; i < m->ndevices; i++)
         device_reset(m->devices[i]);
+    m->reset_requested = false;
+    m->cpu.stop_requested = false;
+    if (m->pc)
+        pc_after_reset(m);
     if (m->kernel) {
         uint32_t info;
         char why[400];
@@ -226,9 +244,150 @@ static bool shutdown_reset(struct machine *m, enum machine_result *res)
     return true;
 }
 
+uint64_t machine_now(const struct machine *m)
+{
+    return m->pc ? vclock_now(&m->pc->clock) : 0;
+}
+
+#define SCREEN_CHECK_NS 10000000ull /* 10 ms of virtual time between looks at the screen */
+#define UART_POLL_NS 100000ull
+
+/* One look at the screen for the test script. Returns true when the run ends here. */
+static bool script_check(struct machine *m)
+{
+    static char text[16384];
+    while (m->script_pos < m->script_len) {
+        const struct script_step *st = &m->script[m->script_pos];
+        if (st->kind == SCRIPT_TYPE) {
+            m->typed += ps2_kbd_type(&m->pc->kbd, st->text + m->typed);
+            if (st->text[m->typed])
+                return false; /* the keyboard buffer is full: more at the next look */
+            m->typed = 0;
+            m->script_pos++;
+            continue;
+        }
+        struct vga_text_info info;
+        vga_read_text(&m->pc->vga, text, sizeof(text), false, &info);
+        if (!info.cols || !strstr(text, st->text))
+            return false;
+        m->script_pos++;
+        if (st->kind == SCRIPT_EXPECT_TEXT) {
+            m->text_found_ns = vclock_now(&m->pc->clock);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A reset the chipset or keyboard controller asked for. Returns false if the run ends. */
+static bool requested_reset(struct machine *m, enum machine_result *res)
+{
+    if (m->no_reboot) {
+        fprintf(stderr, "bt86: the guest asked for a reset; -no-reboot: not resetting\n");
+        *res = MACHINE_RESET;
+        return false;
+    }
+    if (!m->reset_hard) { /* INIT: the CPU only */
+        m->reset_requested = false;
+        cpu_reset(&m->cpu);
+        m->cpu.stop_requested = false;
+        m->cpu.intr_line = m->pc->pic.intr_level;
+        pc_after_reset(m);
+        return true;
+    }
+    m->resets++;
+    char err[512];
+    if (machine_reset(m, err, sizeof(err))) {
+        fprintf(stderr, "bt86: reset failed: %s\n", err);
+        *res = MACHINE_RESET;
+        return false;
+    }
+    return true;
+}
+
+/* The PC: slices end at the next timer deadline, 1 instruction = PC_NS_PER_INSN of virtual
+ * time, and an idle CPU (HLT, IF set) skips straight to the next deadline. Deterministic;
+ * a realtime mode for interactive use would pace this against the host clock. */
+static enum machine_result pc_run(struct machine *m)
+{
+    struct vclock *clk = &m->pc->clock;
+    enum machine_result res;
+    uint64_t next_uart = 0;
+    for (;;) {
+        vclock_advance(clk, clk->now); /* timers armed in the past fire now */
+        uint64_t now = clk->now;
+        if (m->max_insns && m->insns >= m->max_insns)
+            return MACHINE_LIMIT;
+        if (m->time_limit_ns && now >= m->time_limit_ns)
+            return MACHINE_TIME_LIMIT;
+        uint64_t stop_at = vclock_next_deadline(clk);
+        if (m->script_pos < m->script_len && m->next_screen_check < stop_at)
+            stop_at = m->next_screen_check;
+        if (m->time_limit_ns && m->time_limit_ns < stop_at)
+            stop_at = m->time_limit_ns;
+        uint64_t slice = POLL_SLICE;
+        if (stop_at > now && (stop_at - now) / PC_NS_PER_INSN < slice)
+            slice = (stop_at - now) / PC_NS_PER_INSN;
+        if (slice == 0)
+            slice = 1;
+        if (m->max_insns && m->max_insns - m->insns < slice)
+            slice = m->max_insns - m->insns;
+        uint64_t before = m->cpu.icount;
+        enum cpu_exit why = cpu_run(&m->cpu, slice);
+        uint64_t ran = m->cpu.icount - before;
+        m->insns += ran;
+        vclock_advance(clk, now + ran * PC_NS_PER_INSN);
+        if (clk->now >= next_uart) {
+            uart_poll(&m->com1);
+            next_uart = clk->now + UART_POLL_NS;
+        }
+        if (m->reset_requested && why != CPU_EXIT_SHUTDOWN) {
+            if (!requested_reset(m, &res))
+                return res;
+            continue;
+        }
+        switch (why) {
+        case CPU_EXIT_HLT: {
+            if (!(m->cpu.eflags & FL_IF))
+                return MACHINE_HALTED;
+            uint64_t d = vclock_next_deadline(clk);
+            if (m->script_pos < m->script_len && m->next_screen_check < d)
+                d = m->next_screen_check;
+            if (m->time_limit_ns && m->time_limit_ns < d)
+                d = m->time_limit_ns;
+            if (d == UINT64_MAX)
+                return MACHINE_HALTED; /* no timer will ever wake it */
+            if (d > clk->now) {
+                /* The TSC counts virtual ns too, so it must not lag behind the skip. */
+                m->cpu.tsc_offset += (d - clk->now) / PC_NS_PER_INSN;
+                vclock_advance(clk, d);
+            }
+            break;
+        }
+        case CPU_EXIT_SHUTDOWN:
+            if (!shutdown_reset(m, &res))
+                return res;
+            break;
+        case CPU_EXIT_STOP:
+            if (m->exit_requested)
+                return MACHINE_EXIT;
+            return MACHINE_STOPPED;
+        case CPU_EXIT_EXCEPTION: return MACHINE_STOPPED;
+        case CPU_EXIT_LIMIT: break;
+        }
+        if (m->script_pos < m->script_len && clk->now >= m->next_screen_check) {
+            m->next_screen_check = clk->now + SCREEN_CHECK_NS;
+            if (script_check(m))
+                return MACHINE_TEXT_FOUND;
+        }
+    }
+}
+
 enum machine_result machine_run(struct machine *m)
 {
     enum machine_result res;
+    if (m->pc)
+        return pc_run(m);
     for (;;) {
         uint64_t slice = POLL_SLICE;
         if (m->max_insns) {

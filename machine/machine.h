@@ -15,6 +15,7 @@
 #include "devices/testdev.h"
 #include "devices/uart16550.h"
 #include "machine/multiboot.h"
+#include "machine/pc.h"
 #include "mmu/memmap.h"
 
 #define COM1_BASE 0x3F8
@@ -24,9 +25,31 @@
 #define RESET_LOOP_MAX 8
 #define RESET_LOOP_INSNS 100000000ull
 
-#define MACHINE_MAX_DEVICES 16
+#define MACHINE_MAX_DEVICES 32
+#define MACHINE_MAX_SCRIPT 16
+
+enum machine_board {
+    BOARD_BARE, /* RAM, firmware or kernel, COM1, debug console, test ports: no chipset */
+    BOARD_PC,   /* the PC (machine/pc.h) for SeaBIOS and real operating systems */
+};
+
+/* Headless test steps on the PC's VGA text screen, run in order. */
+enum script_kind {
+    SCRIPT_WAIT_TEXT,   /* wait until the screen shows the text */
+    SCRIPT_EXPECT_TEXT, /* wait for the text, then end the run with status 0 */
+    SCRIPT_TYPE,        /* type the text on the PS/2 keyboard */
+};
+struct script_step {
+    enum script_kind kind;
+    const char *text;
+};
 
 struct machine_config {
+    enum machine_board board;
+    struct pc_config pc;
+    struct script_step script[MACHINE_MAX_SCRIPT];
+    unsigned script_len;
+    uint64_t time_limit_ns;  /* PC: virtual time limit, 0 = none */
     uint64_t ram_bytes;
     const char *bios_path;   /* raw firmware image, mapped below 4 GiB and at the top of 1 MiB */
     const char *kernel_path; /* Multiboot kernel, run without firmware (excludes bios_path) */
@@ -57,6 +80,16 @@ struct machine {
     struct mb_image mb;
     char *kernel_cmdline;
 
+    struct pc *pc;           /* NULL on the bare board */
+    bool reset_requested;    /* a chipset or keyboard-controller reset is due */
+    bool reset_hard;         /* ... of the whole board, not only the CPU (INIT) */
+    struct script_step script[MACHINE_MAX_SCRIPT];
+    unsigned script_len, script_pos;
+    size_t typed;            /* characters of the current SCRIPT_TYPE step used so far */
+    uint64_t next_screen_check; /* virtual ns */
+    uint64_t time_limit_ns;
+    uint64_t text_found_ns;  /* virtual time at which SCRIPT_EXPECT_TEXT matched */
+
     uint64_t max_insns;
     uint64_t insns;          /* executed over all boots */
     bool no_reboot;
@@ -65,6 +98,11 @@ struct machine {
     bool exit_requested;     /* the guest wrote the exit port */
     int exit_status;
 };
+
+/* Reads a whole file of at most `max` bytes. Returns NULL with a message in err. */
+uint8_t *machine_read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+/* Adds a device to the reset (and snapshot) list. 0, or -1 when the table is full. */
+int machine_add_device(struct machine *m, struct device *d);
 
 /* Builds the machine. On failure returns -1 with a message for the user in err. */
 int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t errlen);
@@ -81,7 +119,11 @@ enum machine_result {
     MACHINE_LIMIT,      /* max_insns reached */
     MACHINE_STOPPED,    /* the CPU stopped on something it cannot run yet */
     MACHINE_EXIT,       /* the guest wrote the exit port: exit_status */
+    MACHINE_TEXT_FOUND, /* the expected text appeared on the screen */
+    MACHINE_TIME_LIMIT, /* the virtual time limit was reached */
 };
 enum machine_result machine_run(struct machine *m);
+/* Virtual time in ns (0 on the bare board, which has no clock). */
+uint64_t machine_now(const struct machine *m);
 
 #endif

@@ -7,6 +7,7 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config nasm gcc-multilib
     libcapstone-dev libsdl2-dev zlib1g-dev libcmocka-dev
     seabios
+    xvfb xauth x11-apps  # the SDL window test: a private X screen (xvfb-run) and xwd
 )
 
 missing=()
