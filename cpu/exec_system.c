@@ -305,7 +305,10 @@ void exec_MOV_TO_CR(struct cpu *c, const struct insn *i)
             cpu_fault_err(c, EXC_GP, 0);
         uint32_t old = c->cr0;
         c->cr0 = v | CR0_ET; /* ET is hardwired to 1 on P6 */
-        if ((old ^ c->cr0) & (CR0_PG | CR0_WP | CR0_PE))
+        /* Only PG and WP change what the TLB caches (translations and rights). PE does not:
+         * without paging linear = physical either way, and decoded instructions are keyed by
+         * code size and privilege. SeaBIOS toggles PE on every BIOS call. */
+        if ((old ^ c->cr0) & (CR0_PG | CR0_WP))
             cpu_flush_tlb(c, false);
         if ((old ^ c->cr0) & CR0_PE)
             cpu_update_mode(c);

@@ -65,10 +65,9 @@ static const struct insn *fetch_decode_slow(struct cpu *c, struct insn *tmp)
             struct icache *ic = c->icache;
             uint32_t ppage = e->phys_page >> PAGE_SHIFT;
             struct icache_entry *slot = icache_slot(ic, lin);
-            if (!memmap_is_code(c->mem, e->phys_page)) {
-                memmap_mark_code(c->mem, e->phys_page);
-                tlb_drop_writes_to(&c->tlb, e->phys_page);
-            }
+            if (!memmap_is_code(c->mem, e->phys_page))
+                tlb_drop_writes_to(&c->tlb, e->phys_page); /* first code on the page */
+            memmap_mark_code(c->mem, e->phys_page | (lin & ~PAGE_MASK), tmp->len);
             slot->lin = lin;
             slot->key = icache_key(ic, cpu_priv(c), c->code32);
             slot->ppage = ppage;
@@ -174,10 +173,9 @@ static struct iblock *form_block(struct cpu *c, uint32_t eip, uint32_t lin)
     }
     if (n == 0)
         return NULL;
-    if (!memmap_is_code(c->mem, e->phys_page)) {
-        memmap_mark_code(c->mem, e->phys_page);
-        tlb_drop_writes_to(&c->tlb, e->phys_page);
-    }
+    if (!memmap_is_code(c->mem, e->phys_page))
+        tlb_drop_writes_to(&c->tlb, e->phys_page); /* first code on the page */
+    memmap_mark_code(c->mem, e->phys_page | (lin & ~PAGE_MASK), off);
     struct iblock *b = iblock_slot_of(ic->blocks, lin);
     b->lin = lin;
     b->key = icache_key(ic, priv, c->code32);

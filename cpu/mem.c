@@ -47,8 +47,10 @@ static uint32_t translate(struct cpu *c, uint32_t lin, unsigned kind, unsigned p
         e->addend = (uintptr_t)pm->host_read - page;
         e->tag[TLB_READ] = page;
         e->tag[TLB_EXEC] = page;
-        if (pm->host_write && writable && dirty && !memmap_is_code(c->mem, ppage))
+        if (pm->host_write && writable && dirty && !memmap_is_code(c->mem, ppage)) {
             e->tag[TLB_WRITE] = page;
+            tlb_note_write_mapping(&c->tlb, ppage);
+        }
     }
     if (unlikely(c->dbg_armed & DBG_DATA)) /* watched pages stay on the slow path */
         dbg_filter_tlb(c, e, page);

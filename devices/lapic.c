@@ -453,7 +453,7 @@ static void remap(struct lapic *l)
     uint32_t base = (uint32_t)l->base_msr & APIC_BASE_ADDR_MASK;
     if (l->mapped && (!want || base != l->mapped_base)) {
         l->mem->pages[l->mapped_base >> PAGE_SHIFT] = l->saved_page;
-        memmap_note_write(l->mem, l->mapped_base);
+        memmap_note_write(l->mem, l->mapped_base, PAGE_SIZE);
         if (l->mem->map_changed)
             l->mem->map_changed(l->mem->map_changed_opaque);
         l->mapped = false;

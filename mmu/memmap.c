@@ -13,8 +13,8 @@ int memmap_init(struct memmap *m, uint64_t ram_size)
     if (ram_size == 0 || ram_size > 0xF0000000ull || (ram_size & ~(uint64_t)PAGE_MASK & 0xFFF))
         return -EINVAL;
     m->pages = calloc(PHYS_PAGES, sizeof(*m->pages));
-    m->code_pages = calloc(PHYS_PAGES, 1);
-    if (!m->pages || !m->code_pages) {
+    m->code_lines = calloc(PHYS_PAGES, sizeof(*m->code_lines));
+    if (!m->pages || !m->code_lines) {
         memmap_destroy(m);
         return -ENOMEM;
     }
@@ -51,7 +51,7 @@ void memmap_destroy(struct memmap *m)
     if (m->ram_fd >= 0)
         close(m->ram_fd);
     free(m->pages);
-    free(m->code_pages);
+    free(m->code_lines);
     memset(m, 0, sizeof(*m));
     m->ram_fd = -1;
 }
@@ -99,7 +99,7 @@ static void set_pages(struct memmap *m, uint32_t base, uint32_t size, struct pag
             p.host_write = pm.host_write ? pm.host_write + ((size_t)i << PAGE_SHIFT) : NULL;
         }
         m->pages[pg] = p;
-        memmap_note_write(m, pg << PAGE_SHIFT);
+        memmap_note_write(m, pg << PAGE_SHIFT, PAGE_SIZE);
     }
     if (m->map_changed)
         m->map_changed(m->map_changed_opaque);
@@ -154,7 +154,7 @@ int memmap_unmap(struct memmap *m, uint32_t base, uint32_t size)
         uint64_t addr = (uint64_t)pg << PAGE_SHIFT;
         uint8_t *ram = addr < m->ram_size ? m->ram + addr : NULL;
         m->pages[pg] = (struct page_map){ram, ram, 0, 0};
-        memmap_note_write(m, (uint32_t)addr);
+        memmap_note_write(m, (uint32_t)addr, PAGE_SIZE);
     }
     if (m->map_changed)
         m->map_changed(m->map_changed_opaque);
@@ -192,7 +192,7 @@ void memmap_write(struct memmap *m, uint32_t phys, uint32_t value, unsigned size
 {
     const struct page_map *p = &m->pages[phys >> PAGE_SHIFT];
     if (p->host_write) {
-        memmap_note_write(m, phys);
+        memmap_note_write(m, phys, size);
         store_le(p->host_write + (phys & ~PAGE_MASK), value, size);
     } else if (p->mmio_write) {
         const struct mmio_region *r = &m->mmio[p->mmio_write];
@@ -209,7 +209,7 @@ bool memmap_copy_to(struct memmap *m, uint32_t phys, const void *src, size_t len
         size_t n = len < in_page ? len : in_page;
         uint8_t *h = memmap_write_ptr(m, phys);
         if (h) {
-            memmap_note_write(m, phys);
+            memmap_note_write(m, phys, (uint32_t)n);
             memcpy(h, s, n);
         } else {
             ok = false;
@@ -246,17 +246,37 @@ bool memmap_copy_from(struct memmap *m, uint32_t phys, void *dst, size_t len)
     return ok;
 }
 
-void memmap_mark_code(struct memmap *m, uint32_t phys)
+/* Bits of the 64-byte lines [off, off + len) of one page covers (off + len <= PAGE_SIZE). */
+static uint64_t line_bits(uint32_t off, uint32_t len)
 {
-    m->code_pages[phys >> PAGE_SHIFT] = 1;
+    unsigned first = off >> CODE_LINE_SHIFT, last = (off + len - 1) >> CODE_LINE_SHIFT;
+    uint64_t upto_last = last == 63 ? ~0ull : (2ull << last) - 1;
+    return upto_last & ~((1ull << first) - 1);
 }
 
-void memmap_note_write(struct memmap *m, uint32_t phys)
+void memmap_mark_code(struct memmap *m, uint32_t phys, uint32_t len)
 {
-    uint32_t pg = phys >> PAGE_SHIFT;
-    if (m->code_pages[pg]) {
-        m->code_pages[pg] = 0;
-        if (m->code_write_hook)
-            m->code_write_hook(m->code_write_opaque, pg << PAGE_SHIFT);
+    uint32_t off = phys & ~PAGE_MASK;
+    if (len == 0)
+        return;
+    if (len > PAGE_SIZE - off)
+        len = PAGE_SIZE - off;
+    m->code_lines[phys >> PAGE_SHIFT] |= line_bits(off, len);
+}
+
+void memmap_note_write(struct memmap *m, uint32_t phys, uint32_t len)
+{
+    while (len) {
+        uint32_t pg = phys >> PAGE_SHIFT, off = phys & ~PAGE_MASK;
+        uint32_t n = len < PAGE_SIZE - off ? len : PAGE_SIZE - off;
+        if (m->code_lines[pg] & line_bits(off, n)) {
+            m->code_lines[pg] = 0;
+            if (m->code_write_hook)
+                m->code_write_hook(m->code_write_opaque, pg << PAGE_SHIFT);
+        }
+        len -= n;
+        phys += n;
+        if (phys == 0)
+            break; /* wrapped past 4 GiB */
     }
 }

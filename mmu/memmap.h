@@ -46,7 +46,7 @@ struct memmap {
     unsigned mmio_count;             /* entry 0 is reserved as "none" */
     struct { uint8_t *host; size_t len; } roms[16]; /* ROM copies owned by the map */
     unsigned rom_count;
-    uint8_t *code_pages;             /* one byte per page: decoded/translated code lives here */
+    uint64_t *code_lines;            /* per page, one bit per 64-byte line holding decoded code */
     void (*code_write_hook)(void *opaque, uint32_t phys_page);
     void *code_write_opaque;
     /* Called after the map changed (remap, new MMIO window): whoever caches translations of
@@ -97,13 +97,19 @@ void memmap_write(struct memmap *m, uint32_t phys, uint32_t value, unsigned size
 bool memmap_copy_to(struct memmap *m, uint32_t phys, const void *src, size_t len);
 bool memmap_copy_from(struct memmap *m, uint32_t phys, void *dst, size_t len);
 
-/* Code-page write watch: a page marked here gets no fast write mapping; the first write to it
- * calls code_write_hook (which invalidates what was decoded there) and clears the mark. */
+/* Code write watch. Decoding marks the 64-byte lines its bytes occupy; a page with any marked
+ * line gets no fast write mapping. A write that touches a marked line calls code_write_hook
+ * (which invalidates everything decoded from the page) and clears the page's marks; writes to
+ * other lines of the page (data sharing a page with code, as in real-mode programs) only take
+ * the slow path and invalidate nothing. */
+#define CODE_LINE_SHIFT 6
 static inline bool memmap_is_code(const struct memmap *m, uint32_t phys)
 {
-    return m->code_pages[phys >> PAGE_SHIFT] != 0;
+    return m->code_lines[phys >> PAGE_SHIFT] != 0;
 }
-void memmap_mark_code(struct memmap *m, uint32_t phys);
-void memmap_note_write(struct memmap *m, uint32_t phys);
+/* Mark [phys, phys + len) as holding code; the range is clipped to phys's page. */
+void memmap_mark_code(struct memmap *m, uint32_t phys, uint32_t len);
+/* A write of len bytes at phys happened (or is about to): fire the watch where it applies. */
+void memmap_note_write(struct memmap *m, uint32_t phys, uint32_t len);
 
 #endif

@@ -24,11 +24,23 @@ struct tlb_entry {
     uint8_t pad[7];
 };
 
+/* Hint bits, by a hash of the physical page, for "some entry may hold a write mapping of this
+ * page": tlb_drop_writes_to() skips its scan when the bit is clear (the usual case when code
+ * is first decoded from a page). Set by tlb_note_write_mapping(), rebuilt on flushes. */
+#define TLB_WHINT_BITS 4096u
+
 struct tlb {
     struct tlb_entry e[2][TLB_SIZE]; /* [0] supervisor, [1] user */
+    uint64_t write_hint[TLB_WHINT_BITS / 64];
 };
 
 static inline uint32_t tlb_index(uint32_t lin) { return (lin >> 12) & (TLB_SIZE - 1); }
+
+static inline void tlb_note_write_mapping(struct tlb *t, uint32_t phys_page)
+{
+    uint32_t h = (phys_page >> 12) & (TLB_WHINT_BITS - 1);
+    t->write_hint[h / 64] |= 1ull << (h % 64);
+}
 
 void tlb_flush_all(struct tlb *t);
 void tlb_flush_nonglobal(struct tlb *t);

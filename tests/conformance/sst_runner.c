@@ -467,7 +467,7 @@ static void runner_init(struct runner *r)
     m->code_write_hook = page_written;
     m->code_write_opaque = c->icache;
     for (uint32_t pg = 0; pg < RAM_PAGES; pg++)
-        memmap_mark_code(m, pg << PAGE_SHIFT);
+        memmap_mark_code(m, pg << PAGE_SHIFT, PAGE_SIZE);
 }
 
 /* Everything of struct cpu except the TLB comes from the pristine copy; the TLB is flushed. */
@@ -488,7 +488,7 @@ static void clean_pages(struct runner *r)
         uint32_t pg = r->dirty_list[k];
         icache_code_written(r->vm.cpu.icache, pg << PAGE_SHIFT);
         memset(m->ram + ((size_t)pg << PAGE_SHIFT), 0, PAGE_SIZE);
-        memmap_mark_code(m, pg << PAGE_SHIFT);
+        memmap_mark_code(m, pg << PAGE_SHIFT, PAGE_SIZE);
         r->dirty[pg] = false;
     }
     r->ndirty = 0;

@@ -353,7 +353,8 @@ static void code_watch_fires_once_per_mark(void **state)
     m->code_write_hook = hook;
     m->code_write_opaque = &h;
 
-    memmap_mark_code(m, 0x3456);
+    /* 3 bytes at 0x347E span the lines 0x3440-0x347F and 0x3480-0x34BF. */
+    memmap_mark_code(m, 0x347E, 3);
     assert_true(memmap_is_code(m, 0x3000));
     assert_true(memmap_is_code(m, 0x3FFF));
     assert_false(memmap_is_code(m, 0x4000));
@@ -361,18 +362,23 @@ static void code_watch_fires_once_per_mark(void **state)
 
     memmap_write(m, 0x2FFF, 1, 1); /* neighbour page: no call */
     assert_int_equal(h.calls, 0);
-    memmap_write(m, 0x3FFE, 0xBEEF, 2);
+    memmap_write(m, 0x343F, 0xAA, 1); /* same page, line below the code: no call */
+    memmap_write(m, 0x34C0, 0xBEEF, 2); /* line above the code: no call */
+    assert_int_equal(h.calls, 0);
+    assert_true(memmap_is_code(m, 0x3000));
+    assert_int_equal(memmap_read(m, 0x34C0, 2), 0xBEEF); /* the data write happened */
+    memmap_write(m, 0x34BE, 0x1234, 2); /* touches the second code line */
     assert_int_equal(h.calls, 1);
     assert_int_equal(h.page, 0x3000);
     assert_false(memmap_is_code(m, 0x3000));
-    assert_int_equal(memmap_read(m, 0x3FFE, 2), 0xBEEF); /* and the write happened */
-    memmap_write(m, 0x3000, 2, 1); /* mark cleared: no second call */
+    assert_int_equal(memmap_read(m, 0x34BE, 2), 0x1234);
+    memmap_write(m, 0x3480, 2, 1); /* marks cleared: no second call */
     assert_int_equal(h.calls, 1);
 
-    /* A DMA-style range copy into a watched page calls the hook too, for every watched page it
-     * touches. */
-    memmap_mark_code(m, 0x5000);
-    memmap_mark_code(m, 0x6000);
+    /* A DMA-style range copy calls the hook for every watched page whose code lines it
+     * touches: 0x5FFC-0x6003 covers line 0x5FC0 and line 0x6000. */
+    memmap_mark_code(m, 0x5FF0, 1);
+    memmap_mark_code(m, 0x6000, 1);
     uint8_t data[8] = {0};
     assert_true(memmap_copy_to(m, 0x5FFC, data, sizeof(data)));
     assert_int_equal(h.calls, 3);
@@ -381,7 +387,7 @@ static void code_watch_fires_once_per_mark(void **state)
     assert_false(memmap_is_code(m, 0x6000));
 
     /* Reads never fire the hook. */
-    memmap_mark_code(m, 0x7000);
+    memmap_mark_code(m, 0x7000, 16);
     (void)memmap_read(m, 0x7000, 4);
     assert_true(memmap_copy_from(m, 0x7000, data, sizeof(data)));
     assert_int_equal(h.calls, 3);

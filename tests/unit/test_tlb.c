@@ -34,6 +34,7 @@ static void fill(struct tlb *t, unsigned priv, uint32_t lin, uint32_t phys, bool
     e->phys_page = phys & 0xFFFFF000u;
     e->addend = 0x1000;
     e->global = global;
+    tlb_note_write_mapping(t, e->phys_page); /* part of installing a write mapping */
 }
 
 /* True if an access of `kind` to `lin` would hit. */
@@ -174,6 +175,22 @@ static void drop_writes_to_only_that_frame(void **state)
     free(t);
 }
 
+/* The write hint is rebuilt on flushes: a global write mapping that survives a CR3-style
+ * flush must still be found by tlb_drop_writes_to. */
+static void drop_writes_after_nonglobal_flush(void **state)
+{
+    (void)state;
+    struct tlb *t = new_tlb();
+    fill(t, 0, 0x00401000u, 0x5000, true);
+    fill(t, 0, 0x00402000u, 0x5000, false);
+    tlb_flush_nonglobal(t);
+    assert_true(hits(t, 0, 0x00401000u, TLB_WRITE));
+    tlb_drop_writes_to(t, 0x5000);
+    assert_false(hits(t, 0, 0x00401000u, TLB_WRITE));
+    assert_true(hits(t, 0, 0x00401000u, TLB_READ));
+    free(t);
+}
+
 /* ---- Through the CPU's access path ---- */
 
 #define PD 0x10000u
@@ -253,6 +270,7 @@ int main(void)
         cmocka_unit_test(flush_nonglobal_keeps_global),
         cmocka_unit_test(flush_page_is_exact),
         cmocka_unit_test(drop_writes_to_only_that_frame),
+        cmocka_unit_test(drop_writes_after_nonglobal_flush),
         cmocka_unit_test(global_entry_survives_cr3_only_with_pge),
         cmocka_unit_test(read_fill_grants_write_only_when_dirty),
     };
