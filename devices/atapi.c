@@ -531,7 +531,7 @@ void atapi_packet(struct ide_drive *d)
     atapi_fail(d, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
 }
 
-void atapi_media_change(struct ide_drive *d, struct ide_image *medium)
+void atapi_media_change(struct ide_drive *d, struct block_dev *medium)
 {
     d->img = medium;
     d->sectors = 0;

@@ -155,7 +155,7 @@ int ide_load_sectors(struct ide_drive *d, uint32_t max_sectors)
     /* The medium may have changed under a command: never read past what is there now. */
     if (d->lba > d->sectors || n > d->sectors - d->lba)
         return -EINVAL;
-    int r = ide_image_read(d->img, d->lba * d->ss, d->buf, (size_t)n * d->ss);
+    int r = block_pread(d->img, d->buf, (size_t)n * d->ss, d->lba * d->ss);
     if (r)
         return r;
     d->buf_end = (uint32_t)n * d->ss;
@@ -170,7 +170,7 @@ static int store_sectors(struct ide_drive *d)
     uint32_t n = d->buf_end / d->ss;
     if (!d->img || n > d->sectors_left || d->lba > d->sectors || n > d->sectors - d->lba)
         return -EINVAL;
-    int r = ide_image_write(d->img, d->lba * d->ss, d->buf, (size_t)n * d->ss);
+    int r = block_pwrite(d->img, d->buf, (size_t)n * d->ss, d->lba * d->ss);
     if (r)
         return r;
     d->lba += n;
@@ -602,7 +602,7 @@ static void exec_command(struct ide_drive *d, uint8_t cmd)
         return;
     }
     case 0xE7: case 0xEA: /* FLUSH CACHE (EXT): what the guest wrote is made durable */
-        if (ide_image_flush(d->img))
+        if (block_flush(d->img))
             ata_error(d, ATA_ERR_ABRT);
         else
             ata_ok(d);
@@ -1330,7 +1330,7 @@ static void set_strings(struct ide_drive *d, const char *model, const char *seri
     snprintf(d->fw, sizeof(d->fw), "%s", "1.0");
 }
 
-int ide_attach_disk(struct ide_ctrl *c, unsigned channel, unsigned unit, struct ide_image *img,
+int ide_attach_disk(struct ide_ctrl *c, unsigned channel, unsigned unit, struct block_dev *img,
                     const struct ide_disk_opts *opts)
 {
     struct ide_drive *d = slot(c, channel, unit);
@@ -1358,7 +1358,7 @@ int ide_attach_disk(struct ide_ctrl *c, unsigned channel, unsigned unit, struct 
     return 0;
 }
 
-int ide_attach_cdrom(struct ide_ctrl *c, unsigned channel, unsigned unit, struct ide_image *medium)
+int ide_attach_cdrom(struct ide_ctrl *c, unsigned channel, unsigned unit, struct block_dev *medium)
 {
     struct ide_drive *d = slot(c, channel, unit);
     if (!d)
@@ -1382,7 +1382,7 @@ int ide_attach_cdrom(struct ide_ctrl *c, unsigned channel, unsigned unit, struct
     return 0;
 }
 
-int ide_cdrom_change(struct ide_ctrl *c, unsigned channel, unsigned unit, struct ide_image *medium)
+int ide_cdrom_change(struct ide_ctrl *c, unsigned channel, unsigned unit, struct block_dev *medium)
 {
     struct ide_drive *d = slot(c, channel, unit);
     if (!d || d->kind != IDE_CDROM)

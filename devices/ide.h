@@ -19,7 +19,7 @@
 
 #include "devices/clock.h"
 #include "devices/device.h"
-#include "devices/ide_image.h"
+#include "devices/block.h"
 #include "devices/ioport.h"
 #include "devices/pci.h"
 #include "mmu/memmap.h"
@@ -93,7 +93,7 @@ struct ide_drive {
     struct ide_channel *ch;
     unsigned unit; /* 0 master, 1 slave */
     enum ide_kind kind;
-    struct ide_image *img; /* disk image, or the CD medium (NULL: none inserted) */
+    struct block_dev *img; /* disk image, or the CD medium (NULL: none inserted) */
     uint32_t ss;           /* sector size: 512 or 2048 */
     uint64_t sectors;      /* capacity in sectors of ss bytes (0 for an empty CD drive) */
     uint16_t cyls, heads, spt; /* default geometry (disks) */
@@ -174,13 +174,13 @@ void ide_init(struct ide_ctrl *c, struct memmap *mem, struct vclock *clock);
 
 /* Attach before first use (or reset afterwards). The image stays owned by the caller and must
  * outlive the controller. Returns 0, -EINVAL (bad slot, empty disk image), -EBUSY (taken). */
-int ide_attach_disk(struct ide_ctrl *c, unsigned channel, unsigned unit, struct ide_image *img,
+int ide_attach_disk(struct ide_ctrl *c, unsigned channel, unsigned unit, struct block_dev *img,
                     const struct ide_disk_opts *opts);
 /* `medium` may be NULL: an empty drive. */
-int ide_attach_cdrom(struct ide_ctrl *c, unsigned channel, unsigned unit, struct ide_image *medium);
+int ide_attach_cdrom(struct ide_ctrl *c, unsigned channel, unsigned unit, struct block_dev *medium);
 /* The host changes the medium (NULL ejects it, even if the guest locked the tray): the guest
  * sees UNIT ATTENTION 28h and a media event. Returns -EINVAL if the slot is not a CD drive. */
-int ide_cdrom_change(struct ide_ctrl *c, unsigned channel, unsigned unit, struct ide_image *medium);
+int ide_cdrom_change(struct ide_ctrl *c, unsigned channel, unsigned unit, struct block_dev *medium);
 bool ide_cdrom_locked(const struct ide_ctrl *c, unsigned channel, unsigned unit);
 
 /* Claims 0x1F0-0x1F7, 0x3F6, 0x170-0x177, 0x376. Returns 0 or -1. */
@@ -205,6 +205,6 @@ void atapi_packet(struct ide_drive *d);
 void atapi_chunk_done(struct ide_drive *d);
 void atapi_dma_done(struct ide_drive *d);
 void atapi_fail(struct ide_drive *d, uint8_t key, uint8_t asc, uint8_t ascq);
-void atapi_media_change(struct ide_drive *d, struct ide_image *medium);
+void atapi_media_change(struct ide_drive *d, struct block_dev *medium);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "devices/mc146818.h"
+#include "frontends/window.h"
 #include "machine/machine.h"
 
 #define BT86_VERSION "0.1"
@@ -51,7 +52,18 @@ static void usage(FILE *f)
             "  -d post               log every write to the POST-code port 0x80 on stderr\n"
             "  -v                    verbose: at exit, say why the run ended, the instruction\n"
             "                        count and the last POST code\n"
-            "  -display none         run headless (the only display so far)\n"
+            "  -display sdl|none     PC: sdl shows the screen in a window that takes keyboard and\n"
+            "                        mouse (click to grab the mouse, Ctrl+Alt+G to release it;\n"
+            "                        closing the window ends the run, status 0); none runs\n"
+            "                        headless. Default: sdl when DISPLAY or WAYLAND_DISPLAY is\n"
+            "                        set, else none; a window that cannot open means headless\n"
+            "  -name NAME            the name in the window title (default: the boot medium's\n"
+            "                        file name)\n"
+            "  --clock=virtual|realtime\n"
+            "                        PC: virtual time is 1 ns per instruction, idle time skipped\n"
+            "                        (reproducible); realtime also keeps it from running ahead\n"
+            "                        of host time, sleeping while the guest idles. Default:\n"
+            "                        realtime with a window, virtual without\n"
             "  --engine=interp       execution engine (the interpreter is the only one so far)\n"
             "  --max-insns N         stop after N guest instructions (exit status 4)\n"
             "  -h, --help            this text\n"
@@ -175,6 +187,21 @@ static char *beside_executable(const char *name)
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
+/* The file name of the medium the PC boots first, for the window title. */
+static const char *boot_medium_name(const struct pc_config *pc)
+{
+    const char *order = pc->boot_order ? pc->boot_order : "cad";
+    const char *path = NULL;
+    for (const char *o = order; *o && !path; o++)
+        path = *o == 'a' ? pc->fda : *o == 'c' ? pc->hda : *o == 'd' ? pc->cdrom : NULL;
+    if (!path)
+        path = pc->fda ? pc->fda : pc->hda ? pc->hda : pc->cdrom;
+    if (!path)
+        return "pc";
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 static double host_seconds(void)
 {
     struct timespec ts;
@@ -204,6 +231,7 @@ static const char *result_text(enum machine_result r)
     case MACHINE_EXIT: return "the guest wrote the exit port";
     case MACHINE_TEXT_FOUND: return "the expected text appeared on the screen";
     case MACHINE_TIME_LIMIT: return "the virtual time limit was reached";
+    case MACHINE_QUIT: return "the window was closed";
     }
     return "?";
 }
@@ -214,6 +242,9 @@ int main(int argc, char **argv)
     bool verbose = false, serial_given = false, board_given = false, rtc_given = false;
     bool print_screen_at_exit = false;
     const char *screenshot = NULL;
+    const char *name = NULL;
+    int display = -1; /* -1 default, 0 none, 1 sdl */
+    int clock = -1;   /* -1 default, else enum machine_clock */
     for (int a = 1; a < argc; a++) {
         const char *o = argv[a];
         const char *val = a + 1 < argc ? argv[a + 1] : NULL;
@@ -228,6 +259,17 @@ int main(int argc, char **argv)
         if (!strncmp(o, "--engine=", 9)) {
             if (strcmp(o + 9, "interp")) {
                 fprintf(stderr, "bt86: engine '%s' is not available; use --engine=interp\n", o + 9);
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        if (!strncmp(o, "--clock=", 8)) {
+            if (!strcmp(o + 8, "virtual"))
+                clock = MACHINE_CLOCK_VIRTUAL;
+            else if (!strcmp(o + 8, "realtime"))
+                clock = MACHINE_CLOCK_REALTIME;
+            else {
+                fprintf(stderr, "bt86: --clock: '%s' is neither virtual nor realtime\n", o + 8);
                 return EXIT_USAGE;
             }
             continue;
@@ -341,10 +383,13 @@ int main(int argc, char **argv)
                 cfg.post_log = stderr;
             }
         } else if (!strcmp(o, "-display")) {
-            if (strcmp(val, "none")) {
-                fprintf(stderr, "bt86: -display %s is not supported yet; use -display none\n", val);
+            if (strcmp(val, "none") && strcmp(val, "sdl")) {
+                fprintf(stderr, "bt86: -display: unknown display '%s' (sdl, none)\n", val);
                 return EXIT_USAGE;
             }
+            display = !strcmp(val, "sdl");
+        } else if (!strcmp(o, "-name")) {
+            name = val;
         } else if (!strcmp(o, "--max-insns")) {
             char *end;
             cfg.max_insns = strtoull(val, &end, 10);
@@ -406,18 +451,52 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    if (display == -1) {
+        const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+        /* The bare board has no screen to show. */
+        display = cfg.board == BOARD_PC && ((x && *x) || (wl && *wl));
+    } else if (display == 1 && cfg.board != BOARD_PC) {
+        fprintf(stderr, "bt86: -display sdl: the bare board has no screen; running headless\n");
+        display = 0;
+    }
+
     static struct machine m;
     char err[512];
     if (machine_create(&m, &cfg, err, sizeof(err))) {
         fprintf(stderr, "bt86: %s\n", err);
         return EXIT_ERROR;
     }
+    struct window *win = NULL;
+    if (display == 1) {
+        if (!name)
+            name = boot_medium_name(&cfg.pc);
+        win = window_open(&m, name, err, sizeof(err));
+        if (!win)
+            fprintf(stderr, "bt86: no window (%s); running headless\n", err);
+    }
+    m.clock = clock >= 0 ? (enum machine_clock)clock
+              : win      ? MACHINE_CLOCK_REALTIME
+                         : MACHINE_CLOCK_VIRTUAL;
     double t0 = host_seconds();
     enum machine_result r = machine_run(&m);
     double host = host_seconds() - t0;
+    if (win) {
+        /* The guest ended the run itself: the user still sees how, until closing the window.
+         * Runs ended by the user's own limits or scripts just end. */
+        const char *state = r == MACHINE_HALTED                                ? "halted"
+                            : r == MACHINE_STOPPED                             ? "stopped"
+                            : r == MACHINE_RESET || r == MACHINE_RESET_LOOP    ? "reset"
+                                                                               : NULL;
+        if (state) {
+            window_set_state(win, state);
+            window_wait_close(win, &m);
+        }
+        window_close(win, &m);
+    }
     int status = EXIT_HALTED;
     switch (r) {
-    case MACHINE_HALTED: break;
+    case MACHINE_HALTED:
+    case MACHINE_QUIT: break;
     case MACHINE_TEXT_FOUND:
         fprintf(stderr, "bt86: '%s' appeared on the screen after %.3f s of virtual time "
                 "(%.3f s on the host, %llu instructions)\n",

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define MAX_BIOS_SIZE (16u << 20)
 #define MAX_KERNEL_SIZE (256u << 20)
@@ -167,6 +168,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
         memcpy(m->script, cfg->script, sizeof(m->script));
         m->script_len = cfg->script_len < MACHINE_MAX_SCRIPT ? cfg->script_len : MACHINE_MAX_SCRIPT;
         m->time_limit_ns = cfg->time_limit_ns;
+        m->clock = cfg->clock;
     } else if (cfg->bios_path ? load_bios(m, cfg->bios_path, err, errlen)
                               : load_kernel(m, cfg, err, errlen)) {
         machine_destroy(m);
@@ -249,6 +251,69 @@ uint64_t machine_now(const struct machine *m)
     return m->pc ? vclock_now(&m->pc->clock) : 0;
 }
 
+uint64_t machine_host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Realtime: how far ahead of the host virtual time may get before the loop sleeps (fewer,
+ * longer sleeps), and how far behind before the lag is forgiven rather than caught up (the
+ * host was suspended, or timers are too dense to catch up one deadline per slice). */
+#define AHEAD_SLACK_NS 1000000ull
+#define MAX_LAG_NS 1000000000ull
+
+/* The virtual time host time `host` stands for (realtime), forgiving lag beyond MAX_LAG_NS. */
+static uint64_t host_virt(struct machine *m, uint64_t host)
+{
+    uint64_t hv = m->virt_base + (host - m->host_base);
+    uint64_t now = m->pc->clock.now;
+    if (hv > now + MAX_LAG_NS) {
+        m->host_base += hv - (now + MAX_LAG_NS);
+        hv = now + MAX_LAG_NS;
+    }
+    return hv;
+}
+
+/* The frontend's tick when it is due. False when it asks to end the run. */
+static bool tick(struct machine *m, uint64_t host)
+{
+    if (!m->tick || host < m->next_tick)
+        return true;
+    /* From now, not from the missed time: a late tick must not turn into a burst. */
+    m->next_tick = host + MACHINE_TICK_NS;
+    return m->tick(m->tick_opaque, m);
+}
+
+static void sleep_until(uint64_t host_ns)
+{
+    struct timespec ts = {(time_t)(host_ns / 1000000000ull), (long)(host_ns % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* Realtime: waits, ticking, until host time reaches virtual time `v`, or (idle) until an
+ * interrupt is pending, which input delivered by a tick may cause. Returns the virtual time
+ * host time has reached (at most v); UINT64_MAX when a tick asked to quit. */
+static uint64_t wait_for_host(struct machine *m, uint64_t v, bool idle)
+{
+    for (;;) {
+        uint64_t host = machine_host_ns();
+        if (!tick(m, host))
+            return UINT64_MAX;
+        uint64_t hv = host_virt(m, host);
+        if (hv >= v)
+            return v;
+        if (idle && m->cpu.intr_line && (m->cpu.eflags & FL_IF))
+            return hv;
+        uint64_t wake = host + (v - hv);
+        if (m->tick && m->next_tick < wake)
+            wake = m->next_tick;
+        sleep_until(wake);
+    }
+}
+
 #define SCREEN_CHECK_NS 10000000ull /* 10 ms of virtual time between looks at the screen */
 #define UART_POLL_NS 100000ull
 
@@ -275,8 +340,33 @@ static bool script_check(struct machine *m)
             m->text_found_ns = vclock_now(&m->pc->clock);
             return true;
         }
+        /* Lets a driver outside (a test typing through a window) know where the run is. */
+        fprintf(stderr, "bt86: '%s' appeared on the screen after %.3f s of virtual time\n",
+                st->text, vclock_now(&m->pc->clock) / 1e9);
     }
     return false;
+}
+
+/* Where the next slice must end at the latest: a timer, a look at the screen, the limit. */
+static uint64_t next_stop(const struct machine *m)
+{
+    uint64_t d = vclock_next_deadline(&m->pc->clock);
+    if (m->script_pos < m->script_len && m->next_screen_check < d)
+        d = m->next_screen_check;
+    if (m->time_limit_ns && m->time_limit_ns < d)
+        d = m->time_limit_ns;
+    return d;
+}
+
+/* Moves virtual time forward to t without instructions (idle, or catching up with the host). */
+static void skip_to(struct machine *m, uint64_t t)
+{
+    struct vclock *clk = &m->pc->clock;
+    if (t <= clk->now)
+        return;
+    /* The TSC counts virtual ns too, so it must not lag behind the skip. */
+    m->cpu.tsc_offset += (t - clk->now) / PC_NS_PER_INSN;
+    vclock_advance(clk, t);
 }
 
 /* A reset the chipset or keyboard controller asked for. Returns false if the run ends. */
@@ -306,13 +396,18 @@ static bool requested_reset(struct machine *m, enum machine_result *res)
 }
 
 /* The PC: slices end at the next timer deadline, 1 instruction = PC_NS_PER_INSN of virtual
- * time, and an idle CPU (HLT, IF set) skips straight to the next deadline. Deterministic;
- * a realtime mode for interactive use would pace this against the host clock. */
+ * time, and an idle CPU (HLT, IF set) skips straight to the next deadline. Deterministic with
+ * the virtual clock; the realtime clock also holds virtual time back to host time, sleeping
+ * where the virtual clock would skip. */
 static enum machine_result pc_run(struct machine *m)
 {
     struct vclock *clk = &m->pc->clock;
     enum machine_result res;
     uint64_t next_uart = 0;
+    bool realtime = m->clock == MACHINE_CLOCK_REALTIME;
+    m->host_base = machine_host_ns();
+    m->virt_base = clk->now;
+    m->next_tick = m->host_base;
     for (;;) {
         vclock_advance(clk, clk->now); /* timers armed in the past fire now */
         uint64_t now = clk->now;
@@ -350,18 +445,15 @@ static enum machine_result pc_run(struct machine *m)
         case CPU_EXIT_HLT: {
             if (!(m->cpu.eflags & FL_IF))
                 return MACHINE_HALTED;
-            uint64_t d = vclock_next_deadline(clk);
-            if (m->script_pos < m->script_len && m->next_screen_check < d)
-                d = m->next_screen_check;
-            if (m->time_limit_ns && m->time_limit_ns < d)
-                d = m->time_limit_ns;
+            uint64_t d = next_stop(m);
             if (d == UINT64_MAX)
                 return MACHINE_HALTED; /* no timer will ever wake it */
-            if (d > clk->now) {
-                /* The TSC counts virtual ns too, so it must not lag behind the skip. */
-                m->cpu.tsc_offset += (d - clk->now) / PC_NS_PER_INSN;
-                vclock_advance(clk, d);
+            if (realtime) {
+                d = wait_for_host(m, d, true);
+                if (d == UINT64_MAX)
+                    return MACHINE_QUIT;
             }
+            skip_to(m, d);
             break;
         }
         case CPU_EXIT_SHUTDOWN:
@@ -374,6 +466,24 @@ static enum machine_result pc_run(struct machine *m)
             return MACHINE_STOPPED;
         case CPU_EXIT_EXCEPTION: return MACHINE_STOPPED;
         case CPU_EXIT_LIMIT: break;
+        }
+        if (realtime) {
+            uint64_t host = machine_host_ns();
+            uint64_t hv = host_virt(m, host);
+            if (clk->now > hv + AHEAD_SLACK_NS) {
+                if (wait_for_host(m, clk->now, false) == UINT64_MAX)
+                    return MACHINE_QUIT;
+            } else {
+                /* Behind (the CPU is slower than 1 instruction a ns): catch up, but only to
+                 * the next deadline, so timers still fire in order with the guest running
+                 * in between. The guest sees a slow CPU, not a slow clock. */
+                uint64_t d = next_stop(m);
+                skip_to(m, hv < d ? hv : d);
+                if (!tick(m, host))
+                    return MACHINE_QUIT;
+            }
+        } else if (m->tick && !tick(m, machine_host_ns())) {
+            return MACHINE_QUIT;
         }
         if (m->script_pos < m->script_len && clk->now >= m->next_screen_check) {
             m->next_screen_check = clk->now + SCREEN_CHECK_NS;

@@ -44,8 +44,18 @@ struct script_step {
     const char *text;
 };
 
+/* How virtual time relates to the host's (DESIGN decision 7). */
+enum machine_clock {
+    MACHINE_CLOCK_VIRTUAL,  /* 1 instruction = 1 ns, idle time skipped: reproducible, headless */
+    MACHINE_CLOCK_REALTIME, /* the same, but never ahead of host time: a window a person uses */
+};
+
+/* Host time between calls of the frontend's tick (input, frames). */
+#define MACHINE_TICK_NS 10000000ull
+
 struct machine_config {
     enum machine_board board;
+    enum machine_clock clock;
     struct pc_config pc;
     struct script_step script[MACHINE_MAX_SCRIPT];
     unsigned script_len;
@@ -97,6 +107,14 @@ struct machine {
     unsigned quick_resets;   /* of those, consecutive ones after a short boot */
     bool exit_requested;     /* the guest wrote the exit port */
     int exit_status;
+
+    enum machine_clock clock;
+    /* The frontend's hook, called between slices about every MACHINE_TICK_NS of host time
+     * (also while the guest idles in realtime runs); false ends the run with MACHINE_QUIT. */
+    bool (*tick)(void *opaque, struct machine *m);
+    void *tick_opaque;
+    uint64_t next_tick;      /* host ns (CLOCK_MONOTONIC) */
+    uint64_t host_base, virt_base; /* realtime: virtual time virt_base was host time host_base */
 };
 
 /* Reads a whole file of at most `max` bytes. Returns NULL with a message in err. */
@@ -121,8 +139,11 @@ enum machine_result {
     MACHINE_EXIT,       /* the guest wrote the exit port: exit_status */
     MACHINE_TEXT_FOUND, /* the expected text appeared on the screen */
     MACHINE_TIME_LIMIT, /* the virtual time limit was reached */
+    MACHINE_QUIT,       /* the frontend's tick asked to stop (the window was closed) */
 };
 enum machine_result machine_run(struct machine *m);
+/* Host monotonic time in ns, the clock realtime runs and ticks follow. */
+uint64_t machine_host_ns(void);
 /* Virtual time in ns (0 on the bare board, which has no clock). */
 uint64_t machine_now(const struct machine *m);
 

@@ -198,7 +198,7 @@ static int open_media(struct machine *m, const struct pc_config *cfg, char *err,
         }
     }
     if (cfg->hda) {
-        if ((r = ide_image_open(&pc->hda, cfg->hda, cfg->media_read_only)))
+        if ((r = block_open(&pc->hda, cfg->hda, cfg->media_read_only)))
             return fail(err, errlen, "-hda: cannot open '%s'", cfg->hda, -r);
         pc->hda_open = true;
         if (pc->hda.size == 0 || pc->hda.size % 512)
@@ -208,7 +208,7 @@ static int open_media(struct machine *m, const struct pc_config *cfg, char *err,
             return fail(err, errlen, "-hda '%s'", cfg->hda, -r);
     }
     if (cfg->cdrom) {
-        if ((r = ide_image_open(&pc->cdrom, cfg->cdrom, true)))
+        if ((r = block_open(&pc->cdrom, cfg->cdrom, true)))
             return fail(err, errlen, "-cdrom: cannot open '%s'", cfg->cdrom, -r);
         pc->cdrom_open = true;
         if (pc->cdrom.size == 0 || pc->cdrom.size % 2048)
@@ -381,9 +381,9 @@ void pc_destroy(struct machine *m)
         block_close(&pc->fda);
     }
     if (pc->hda_open)
-        ide_image_close(&pc->hda);
+        block_close(&pc->hda);
     if (pc->cdrom_open)
-        ide_image_close(&pc->cdrom);
+        block_close(&pc->cdrom);
     if (pc->have_fw)
         fw_cfg_destroy(&pc->fw);
     if (pc->have_vga)

@@ -4,8 +4,8 @@
  * SeaBIOS runs on it as on QEMU's "pc" machine (APIC left out: CPUID does not announce one).
  *
  * Time: the virtual clock advances 1 ns per executed instruction, and HLT with interrupts
- * enabled jumps it to the next timer deadline, so runs are reproducible. (A realtime mode that
- * follows host time is for the interactive window, later.) */
+ * enabled jumps it to the next timer deadline, so runs are reproducible. The realtime clock
+ * (machine.h) holds that back to host time for the window. */
 #ifndef BT86_PC_H
 #define BT86_PC_H
 
@@ -62,7 +62,7 @@ struct pc {
     struct vga vga;
     struct fw_cfg fw;
     struct block_dev fda;
-    struct ide_image hda, cdrom;
+    struct block_dev hda, cdrom;
     bool fda_open, hda_open, cdrom_open;
     bool have_host, have_rtc, have_vga, have_fw;
     uint32_t bios_len;          /* firmware bytes mapped below 4 GiB */

@@ -7,7 +7,8 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config nasm gcc-multilib
     libcapstone-dev libsdl2-dev zlib1g-dev libcmocka-dev
     seabios
-    xvfb xauth x11-apps  # the SDL window test: a private X screen (xvfb-run) and xwd
+    xvfb xauth x11-apps  # the SDL window tests: a private X screen (xvfb-run) and xwd
+    xdotool libx11-dev   # ... typing into bt86's window and closing it through X
 )
 
 missing=()

@@ -25,7 +25,7 @@ struct fx {
     struct memmap mem;
     struct vclock clock;
     struct ide_ctrl ide;
-    struct ide_image img[MAX_IMAGES];
+    struct block_dev img[MAX_IMAGES];
     char path[MAX_IMAGES][64];
     unsigned nimg;
     bool irq[2];
@@ -83,7 +83,7 @@ static inline int fx_image(struct fx *f, uint64_t sectors, unsigned ss, bool rea
     }
     free(buf);
     close(fd);
-    return ide_image_open(&f->img[k], f->path[k], read_only) ? -1 : (int)k;
+    return block_open(&f->img[k], f->path[k], read_only) ? -1 : (int)k;
 }
 
 static inline struct fx *fx_new(void)
@@ -114,7 +114,7 @@ static inline struct fx *fx_new(void)
 static inline void fx_free(struct fx *f)
 {
     for (unsigned k = 0; k < f->nimg; k++) {
-        ide_image_close(&f->img[k]);
+        block_close(&f->img[k]);
         unlink(f->path[k]);
     }
     memmap_destroy(&f->mem);

@@ -357,7 +357,7 @@ static void big_sparse_disk(void **state)
     memset(mark, 0x5A, sizeof(mark));
     assert_int_equal(pwrite(fd, mark, 512, (off_t)((sectors - 1) * 512)), 512);
     close(fd);
-    assert_int_equal(ide_image_open(&f->img[0], f->path[0], false), 0);
+    assert_int_equal(block_open(&f->img[0], f->path[0], false), 0);
     assert_int_equal(ide_attach_disk(&f->ide, 0, 0, &f->img[0], NULL), 0);
     uint16_t w[256];
     read_identify(f, w);
