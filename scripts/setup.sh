@@ -9,6 +9,9 @@ PACKAGES=(
     seabios
     xvfb xauth x11-apps  # the SDL window tests: a private X screen (xvfb-run) and xwd
     xdotool libx11-dev   # ... typing into bt86's window and closing it through X
+    grub-pc-bin grub-common xorriso mtools  # CD boot tests: a grub-mkrescue image
+    isolinux syslinux-common                # ... and an ISOLINUX image
+    fdisk dosfstools mtools  # the hard-disk tests build a partitioned FAT16 image (sfdisk, mkfs.fat)
 )
 
 missing=()
