@@ -34,7 +34,7 @@ static void usage(FILE *f)
             "                        the PC's clock at power-on (default: host time, UTC)\n"
             "  --time-limit MS       PC: stop after MS ms of virtual time (exit status 4)\n"
             "  --wait-text TEXT      PC test steps, run in order: wait until the VGA text screen\n"
-            "  --type TEXT           shows TEXT; type TEXT on the keyboard (\\n or \\r: Enter);\n"
+            "  --type TEXT           shows TEXT; type TEXT on the keyboard (\\n or \\r: Enter, \\e: Esc);\n"
             "  --expect-text TEXT    wait for TEXT, then end the run with status 0\n"
             "  --print-screen        PC: print the VGA text screen on standard output at exit\n"
             "  --screenshot PATH     PC: write the screen as a PNG at exit\n"
@@ -118,7 +118,8 @@ static const char *const later_options[] = {
     "-initrd", "-fdb", "-hdb",
 };
 
-/* "\n", "\r" (both Enter), "\t" and "\\" escapes, as a shell cannot pass Enter easily. */
+/* "\n", "\r" (both Enter), "\t", "\e" (Esc) and "\\" escapes: a shell cannot pass those keys
+ * easily. */
 static char *unescape(const char *s)
 {
     char *out = malloc(strlen(s) + 1), *o = out;
@@ -128,9 +129,9 @@ static char *unescape(const char *s)
     }
     for (; *s; s++) {
         char c = *s;
-        if (c == '\\' && s[1] && strchr("nrt\\", s[1])) {
+        if (c == '\\' && s[1] && strchr("nrte\\", s[1])) {
             c = *++s;
-            c = c == 'n' || c == 'r' ? '\n' : c == 't' ? '\t' : c;
+            c = c == 'n' || c == 'r' ? '\n' : c == 't' ? '\t' : c == 'e' ? '\x1b' : c;
         } else if (c == '\r') {
             c = '\n';
         }
