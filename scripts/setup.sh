@@ -12,7 +12,16 @@ PACKAGES=(
     grub-pc-bin grub-common xorriso mtools  # CD boot tests: a grub-mkrescue image
     isolinux syslinux-common                # ... and an ISOLINUX image
     fdisk dosfstools mtools  # the hard-disk tests build a partitioned FAT16 image (sfdisk, mkfs.fat)
+    memtest86+               # a boot test: memtest86+ starts testing
+    cpio e2fsprogs           # the default Linux guest: initramfs (cpio) and an ext4 root disk (mkfs.ext4 -d)
 )
+
+# The default guest is built from Debian i386 packages (apt-get download), so dpkg must know
+# the i386 architecture. Adding it changes nothing installed.
+need_i386=0
+if ! dpkg --print-foreign-architectures | grep -qx i386 && [ "$(dpkg --print-architecture)" != i386 ]; then
+    need_i386=1
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,9 +29,9 @@ for p in "${PACKAGES[@]}"; do
         missing+=("$p")
     fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ $need_i386 -eq 0 ] && exit 0
 
-echo "bt86 setup: installing ${missing[*]}"
+echo "bt86 setup: installing ${missing[*]:-nothing}; i386 architecture needed: $need_i386"
 as_root=()
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null; then
@@ -33,5 +42,12 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ $need_i386 -eq 1 ]; then
+    "${as_root[@]}" dpkg --add-architecture i386
+fi
+# A mirror caught mid-sync makes one index fail; what was fetched is still usable, and a
+# package that is really unavailable fails loudly at install time below.
+"${as_root[@]}" apt-get update -qq || echo "bt86 setup: apt-get update reported errors; continuing" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
