@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 usage() {
     cat >&2 <<'EOF'
 usage: bench/guest/run.sh [-b BUILD_DIR] [-k KERNEL] [-i INITRD] [-r RUNS] [-p PARTS]
-                          [-n SCALE] [-R N] [-s SCALE] [-q SCALE] [-t SECONDS] [-o OUT_DIR] [-N] [-v]
+                          [-n SCALE] [-R N] [-s SCALE] [-q SCALE] [-t SECONDS] [-o OUT_DIR] [-N] [-T] [-v]
   -b DIR     bt86 build directory (default build/release); guestbench is built there
   -k FILE    guest kernel (default build/guest/vmlinuz*)
   -i FILE    the default guest's initramfs (default build/guest/initrd*)
@@ -18,6 +18,7 @@ usage: bench/guest/run.sh [-b BUILD_DIR] [-k KERNEL] [-i INITRD] [-r RUNS] [-p P
   -t SECS    wall-time limit of one VM run (default 1800)
   -o DIR     logs and the table (default BUILD_DIR/bench/guest/out)
   -N         build nothing: use what BUILD_DIR holds
+  -T         run nothing: print the table of the logs already in OUT_DIR
   -v         echo guest serial output while running
 environment:
   BT86_ENGINES  e.g. "translator interp": one bt86 run (and column) per engine, each given
@@ -29,8 +30,8 @@ EOF
 }
 
 build=$root/build/release kernel= initrd= runs=native,bt86,qemu parts= out= verbose=
-nscale=1 bscale=0.05 qscale=0.25 limit=1800 nobuild= nruns=3
-while getopts "b:k:i:r:p:n:R:s:q:t:o:Nvh" opt; do
+nscale=1 bscale=0.05 qscale=0.25 limit=1800 nobuild= nruns=3 tableonly=
+while getopts "b:k:i:r:p:n:R:s:q:t:o:NTvh" opt; do
     case $opt in
     b) build=$(realpath -m "$OPTARG") ;;
     k) kernel=$(realpath "$OPTARG") ;;
@@ -44,6 +45,7 @@ while getopts "b:k:i:r:p:n:R:s:q:t:o:Nvh" opt; do
     t) limit=$OPTARG ;;
     o) out=$(realpath -m "$OPTARG") ;;
     N) nobuild=1 ;;
+    T) tableonly=1 nobuild=1 runs= ;;
     v) verbose=1 ;;
     *) usage ;;
     esac
@@ -56,7 +58,7 @@ qemu_args=${QEMU_ARGS--cpu pentium2}
 want() { [[ ,$runs, == *,$1,* ]]; }
 note() { echo "run.sh: $*" >&2; }
 
-[[ -f $build/build.ninja || -f $build/Makefile ]] ||
+[[ -n $tableonly || -f $build/build.ninja || -f $build/Makefile ]] ||
     { note "no build in $build: run scripts/build.sh Release (or pass -b DIR)"; exit 1; }
 targets=(--target bench_guest)
 want bt86 && targets=(--target bench_guest_vm) # bt86 and its ROMs too
@@ -64,12 +66,12 @@ want bt86 && targets=(--target bench_guest_vm) # bt86 and its ROMs too
     cmake --build "$build" --parallel "$(nproc)" "${targets[@]}" >"$build/bench-guest-build.log" 2>&1 ||
     { cat "$build/bench-guest-build.log" >&2; note "build failed"; exit 1; }
 gb=$build/bench/guest/guestbench
-[[ -x $gb ]] || { note "$gb was not built (is gcc-multilib installed?)"; exit 1; }
+[[ -n $tableonly || -x $gb ]] || { note "$gb was not built (is gcc-multilib installed?)"; exit 1; }
 gbargs=()
 [[ -n $parts ]] && gbargs+=(-p "$parts")
 
 mkdir -p "$out"
-rm -f "$out"/*.log "$out"/*.err
+[[ -n $tableonly ]] || rm -f "$out"/*.log "$out"/*.err "$out"/initrd-*.img
 
 # run_stamped NAME CMD...: runs CMD with its output prefixed, line by line, by the
 # microseconds since it started (NAME.log). The guest's init prints markers; after the last
@@ -198,6 +200,11 @@ if want qemu; then
     fi
 fi
 
+if [[ -n $tableonly ]]; then
+    for f in "$out"/native.log "$out"/bt86*.log "$out"/qemu.log; do
+        [[ -f $f ]] && cols+=("$(basename "$f" .log)")
+    done
+fi
 ((${#cols[@]})) || exit 0
 for c in "${cols[@]}"; do
     if ! grep -q ' guestbench: OK$' "$out/$c.log" 2>/dev/null; then
@@ -230,25 +237,40 @@ END {
     row[++nr] = "total"; name["total"] = "total"
     row[++nr] = "init"; name["init"] = "time to init"
     row[++nr] = "clock"; name["clock"] = "guest clock rate"
-    # Columns: each run; each run over native; each bt86 run over QEMU.
+    # Columns: each run and its ratio to native; then each bt86 run over QEMU. A cell is
+    # (row, column) -> text; widths follow the longest text of each column.
     for (j = 1; j <= n; j++) if (col[j] == "native") nat = j; else if (col[j] == "qemu") q = j
-    line = sprintf("%-16s", "part")
+    nc = 0
     for (j = 1; j <= n; j++) {
-        line = line sprintf(" %10s", col[j])
-        if (nat && j != nat) line = line sprintf(" %12s", col[j] "/nat")
-        if (q && col[j] ~ /^bt86/) line = line sprintf(" %12s", col[j] "/qemu")
+        hd[++nc] = col[j]; src[nc] = j; kind[nc] = "s"
+        if (nat && j != nat) { hd[++nc] = col[j] "/nat"; src[nc] = j; kind[nc] = "nat" }
     }
-    print line
+    for (j = 1; j <= n; j++)
+        if (q && col[j] ~ /^bt86/) { hd[++nc] = col[j] "/qemu"; src[nc] = j; kind[nc] = "qemu" }
     for (i = 1; i <= nr; i++) {
         r = row[i]
-        line = sprintf("%-16s", r in name ? name[r] : r)
-        for (j = 1; j <= n; j++) {
+        txt[i, 0] = r in name ? name[r] : r
+        for (c = 1; c <= nc; c++) {
+            j = src[c]
             # Figures of a run that failed are not shown.
             x = (ok[j] || r == "init") && ((j, r) in v) ? v[j, r] : ""
-            line = line sprintf(" %10s", cell(x, r == "clock" ? "%.3f" : "%.3f"))
-            if (nat && j != nat) line = line sprintf(" %12s", r == "init" || r == "clock" ? "" : ratio(x, v[nat, r]))
-            if (q && col[j] ~ /^bt86/) line = line sprintf(" %12s", r == "clock" ? "" : ratio(x, ok[q] || r == "init" ? v[q, r] : ""))
+            if (kind[c] == "s") t = cell(x, "%.3f")
+            else if (r == "clock" || (r == "init" && kind[c] == "nat")) t = ""
+            else t = ratio(x, kind[c] == "nat" ? v[nat, r] : ok[q] || r == "init" ? v[q, r] : "")
+            txt[i, c] = t
         }
+    }
+    hd[0] = "part"
+    for (c = 0; c <= nc; c++) {
+        w[c] = length(hd[c])
+        for (i = 1; i <= nr; i++) if (length(txt[i, c]) > w[c]) w[c] = length(txt[i, c])
+    }
+    line = sprintf("%-" w[0] "s", hd[0])
+    for (c = 1; c <= nc; c++) line = line sprintf("  %" w[c] "s", hd[c])
+    print line
+    for (i = 1; i <= nr; i++) {
+        line = sprintf("%-" w[0] "s", txt[i, 0])
+        for (c = 1; c <= nc; c++) line = line sprintf("  %" w[c] "s", txt[i, c])
         print line
     }
 }' "${files[@]}" | tee "$out/table.txt"
