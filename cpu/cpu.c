@@ -6,6 +6,7 @@
 #include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/flags.h"
+#include "cpu/fpu.h"
 #include "cpu/icache.h"
 #include "cpu/mem.h"
 
@@ -122,14 +123,21 @@ void cpu_reset(struct cpu *c)
     struct memmap *mem = c->mem;
     struct icache *ic = c->icache;
     struct cpu_bus bus = c->bus;
+    void (*ferr)(void *, bool) = c->ferr;
+    void *ferr_opaque = c->ferr_opaque;
+    if (c->fpu.ferr && ferr)
+        ferr(ferr_opaque, false); /* FERR# goes inactive with the x87 state it reported */
     memset(c, 0, sizeof(*c));
     c->mem = mem;
     c->icache = ic;
     c->bus = bus;
+    c->ferr = ferr;
+    c->ferr_opaque = ferr_opaque;
+    fpu_reset(c);
     c->eflags = FL_FIXED1;
     c->lf_op = LF_NONE;
     c->cr0 = CR0_ET | CR0_CD | CR0_NW;
-    c->regs[R_EDX] = 0x00000600u | 0x33; /* family 6, model 3 stepping 3: Pentium II */
+    c->regs[R_EDX] = 0x00000653u; /* family 6, model 5 stepping 3: Pentium II (Deschutes) */
     c->a20_mask = 0xFFFFFFFFu;
     c->apic_base = 0xFEE00900ull;
     c->exc_vector = -1;

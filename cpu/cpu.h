@@ -122,6 +122,29 @@ struct cpu_bus {
 
 struct icache;
 
+/* x87 register: 64-bit significand (explicit integer bit) and sign+exponent. MMX register i is
+ * the significand of physical register i. */
+struct fpreg {
+    uint64_t mant;
+    uint16_t sexp;
+    uint16_t pad[3];
+};
+
+/* x87/MMX state (cpu/fpu.h). Registers are indexed physically; ST(i) is r[(top + i) & 7]. */
+struct x87 {
+    struct fpreg r[8];
+    uint16_t cw;
+    uint16_t sw;       /* with TOP in bits 11-13; ES/B follow the unmasked exception flags */
+    uint8_t tag_valid; /* abridged tag: bit i set = physical register i is not empty */
+    bool ferr;         /* FERR# asserted (NE = 0: IRQ 13 on the PC) */
+    bool ignne;        /* IGNNE# asserted (port F0 written while FERR# was asserted) */
+    uint8_t pad0;
+    uint16_t fop;      /* last non-control opcode, 11 bits */
+    uint16_t fcs, fds;
+    uint16_t pad1;
+    uint32_t fip, fdp;
+};
+
 struct cpu {
     /* ---- hot state: generated code addresses these by offset ---- */
     uint32_t regs[8];
@@ -187,6 +210,13 @@ struct cpu {
     struct memmap *mem;
     struct cpu_bus bus;
     struct icache *icache; /* decoded-instruction cache of the interpreter */
+
+    /* ---- x87 FPU and MMX (cpu/fpu.h) ---- */
+    struct x87 fpu;
+    /* FERR# output: the PC routes it to IRQ 13. NULL: no FERR# wiring (errors are then
+     * ignored, as with IGNNE# held asserted). */
+    void (*ferr)(void *opaque, bool level);
+    void *ferr_opaque;
 };
 
 /* Lifecycle */
@@ -196,6 +226,8 @@ void cpu_reset(struct cpu *c); /* power-on state: real mode, CS:IP = F000:FFF0 *
 enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns);
 void cpu_request_stop(struct cpu *c);
 void cpu_set_irq(struct cpu *c, bool level);
+/* A write to port F0h: the chipset clears its FERR# latch and asserts IGNNE#. */
+void cpu_fpu_ignne(struct cpu *c);
 
 /* Raise a fault or abort: unwinds the current instruction (EIP and ESP restored to its start)
  * and delivers the exception. Never returns. */

@@ -1,5 +1,5 @@
 /* System instructions: control and debug registers, descriptor tables, MSRs, CPUID, TSC,
- * SYSENTER/SYSEXIT, and the opcodes whose units are not present yet (x87, MMX, FXSR). */
+ * SYSENTER/SYSEXIT. The x87/MMX/FXSR opcodes are in cpu/exec_x87.c and cpu/exec_mmx.c. */
 #include "cpu/debug.h"
 #include "cpu/desc.h"
 #include "cpu/exec.h"
@@ -24,23 +24,6 @@ static void require_protected(struct cpu *c)
 void exec_UD(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_UD); }
 void exec_UD2(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_UD); }
 void exec_RSM(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_UD); }
-
-/* No x87 unit yet (CPUID does not report FPU): ESC opcodes behave as with CR0.EM set, which is
- * what an OS with a math emulator expects, and WAIT only honours TS+MP. */
-void exec_WAIT(struct cpu *c, const struct insn *i)
-{
-    (void)i;
-    if ((c->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP))
-        cpu_fault(c, EXC_NM);
-}
-
-void exec_FPU(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_NM); }
-
-/* MMX and FXSAVE/FXRSTOR are not advertised by CPUID: #UD, as on a CPU without them. */
-void exec_MMX(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_UD); }
-void exec_EMMS(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_UD); }
-void exec_FXSAVE(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_UD); }
-void exec_FXRSTOR(struct cpu *c, const struct insn *i) { (void)i; cpu_fault(c, EXC_UD); }
 
 /* ---- descriptor tables ---- */
 
@@ -291,7 +274,8 @@ void exec_MOV_FROM_CR(struct cpu *c, const struct insn *i)
     c->regs[i->rm] = v;
 }
 
-#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE)
+/* OSFXSR (bit 9): FXSR is implemented (no SSE state depends on it here). */
+#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | 0x200u)
 
 void exec_MOV_TO_CR(struct cpu *c, const struct insn *i)
 {
@@ -481,6 +465,7 @@ void exec_RDPMC(struct cpu *c, const struct insn *i)
 }
 
 /* CPUID feature bits, only for what is implemented (DESIGN: no promise the CPU can't keep). */
+#define CPUID_FPU (1u << 0)
 #define CPUID_VME (1u << 1)
 #define CPUID_DE (1u << 2)
 #define CPUID_PSE (1u << 3)
@@ -491,6 +476,8 @@ void exec_RDPMC(struct cpu *c, const struct insn *i)
 #define CPUID_MTRR (1u << 12)
 #define CPUID_PGE (1u << 13)
 #define CPUID_CMOV (1u << 15)
+#define CPUID_MMX (1u << 23)
+#define CPUID_FXSR (1u << 24)
 
 void exec_CPUID(struct cpu *c, const struct insn *i)
 {
@@ -507,8 +494,8 @@ void exec_CPUID(struct cpu *c, const struct insn *i)
         cx = 0x6C65746Eu;
         break;
     case 1:
-        a = 0x00000633u; /* family 6, model 3, stepping 3: Pentium II (Klamath) */
-        d = CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_MTRR |
+        a = 0x00000653u; /* family 6, model 5, stepping 3: Pentium II (Deschutes, FXSR) */
+        d = CPUID_FPU | CPUID_MMX | CPUID_FXSR | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_MTRR |
             CPUID_PGE | CPUID_CMOV;
         break;
     default:

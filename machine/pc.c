@@ -260,6 +260,29 @@ static int setup_fw_cfg(struct machine *m, const struct pc_config *cfg)
     return 0;
 }
 
+/* FERR# from the x87 is ISA IRQ 13; a write to port F0h clears it and asserts IGNNE#. */
+static void pc_ferr(void *opaque, bool level)
+{
+    i8259_set_irq(&((struct pc *)opaque)->pic, 13, level);
+}
+
+static uint32_t port_f0_read(void *opaque, uint16_t port, unsigned size)
+{
+    (void)opaque;
+    (void)port;
+    return size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+}
+
+static void port_f0_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+    (void)port;
+    (void)value;
+    (void)size;
+    cpu_fpu_ignne(&((struct machine *)opaque)->cpu);
+}
+
+static const struct ioport_ops port_f0_ops = {port_f0_read, port_f0_write};
+
 int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t errlen)
 {
     struct pc *pc = calloc(1, sizeof(*pc));
@@ -315,6 +338,12 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
     /* Interrupts: the PIC drives INTR; ISA devices drive PIC inputs. */
     pc->pic.intr = (struct irq_line){pic_intr, m, 0};
     m->cpu.bus.intr_ack = pc_intr_ack;
+    m->cpu.ferr = pc_ferr;
+    m->cpu.ferr_opaque = pc;
+    if (ioport_register(io, 0xF0, 1, &port_f0_ops, m)) {
+        snprintf(err, errlen, "internal error: port F0h clash");
+        return -1;
+    }
     pc->pit.irq0 = i8259_irq_line(&pc->pic, 0);
     pc->kbc.irq_kbd = i8259_irq_line(&pc->pic, 1);
     pc->kbc.irq_aux = i8259_irq_line(&pc->pic, 12);
