@@ -123,6 +123,7 @@ void cpu_reset(struct cpu *c)
     struct memmap *mem = c->mem;
     struct icache *ic = c->icache;
     struct cpu_bus bus = c->bus;
+    struct cpu_block_engine *engine = c->engine;
     void (*ferr)(void *, bool) = c->ferr;
     void *ferr_opaque = c->ferr_opaque;
     if (c->fpu.ferr && ferr)
@@ -131,6 +132,7 @@ void cpu_reset(struct cpu *c)
     c->mem = mem;
     c->icache = ic;
     c->bus = bus;
+    c->engine = engine;
     c->ferr = ferr;
     c->ferr_opaque = ferr_opaque;
     fpu_reset(c);

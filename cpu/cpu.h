@@ -121,6 +121,18 @@ struct cpu_bus {
 };
 
 struct icache;
+struct cpu;
+struct iblock;
+
+/* A block engine that runs formed blocks instead of the interpreter's loop (the translator).
+ * `translate` returns host code for the block starting at `eip`, or NULL to keep interpreting
+ * it; code is valid while *gen equals the generation recorded with it. */
+typedef void (*cpu_host_block)(struct cpu *c);
+struct cpu_block_engine {
+    void *ctx;
+    const uint32_t *gen;
+    cpu_host_block (*translate)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);
+};
 
 /* x87 register: 64-bit significand (explicit integer bit) and sign+exponent. MMX register i is
  * the significand of physical register i. */
@@ -210,6 +222,7 @@ struct cpu {
     struct memmap *mem;
     struct cpu_bus bus;
     struct icache *icache; /* decoded-instruction cache of the interpreter */
+    struct cpu_block_engine *engine; /* NULL: interpret every block */
 
     /* ---- x87 FPU and MMX (cpu/fpu.h) ---- */
     struct x87 fpu;

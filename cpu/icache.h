@@ -48,6 +48,12 @@ struct iblock {
     uint32_t span; /* bytes from the first instruction to the end of the last */
     uint32_t n;    /* instructions; 0: none cacheable here, use the single-instruction path */
     struct iblock_insn *ins;
+    /* Block engine (translator) state: host code for the block entered at EIP host_eip,
+     * valid while the engine's generation is host_gen (0: none); runs before translating. */
+    void (*host)(struct cpu *c);
+    uint32_t host_gen;
+    uint32_t host_eip;
+    uint32_t runs;
 };
 
 struct icache {

@@ -184,9 +184,40 @@ static struct iblock *form_block(struct cpu *c, uint32_t eip, uint32_t lin)
     b->span = off;
     b->n = n;
     b->ins = ins;
+    b->host_gen = 0;
+    b->runs = 0;
     ic->pool_used += n;
     ic->misses++;
     return b;
+}
+
+/* Blocks run this often by the interpreter before they are translated: code that runs once
+ * (BIOS set-up, boot code) is not worth the translation. */
+#define TRANSLATE_AFTER_RUNS 2
+
+/* Run block `b` (entered at `eip`, the whole block within the budget) as host code,
+ * translating it when it has become hot. Returns false to let the interpreter run it. */
+static bool run_translated(struct cpu *c, struct iblock *b, uint32_t eip)
+{
+    /* Pending events (an interrupt held off by IF or a shadow) make the interpreter stop after
+     * one instruction to look again; host code checks them only after calls it makes. */
+    if (c->events != 0)
+        return false;
+    struct cpu_block_engine *en = c->engine;
+    if (b->host_gen != *en->gen || b->host_eip != eip) {
+        if (++b->runs < TRANSLATE_AFTER_RUNS)
+            return false;
+        b->runs = 0;
+        b->host = en->translate(en->ctx, c, b, eip);
+        if (!b->host) {
+            b->host_gen = 0;
+            return false;
+        }
+        b->host_gen = *en->gen;
+        b->host_eip = eip;
+    }
+    b->host(c);
+    return true;
 }
 
 static bool is_contributory(int v)
@@ -320,9 +351,17 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
                 b = form_block(c, eip, lin);
             }
             if (likely(b != NULL) && (uint64_t)eip + b->span - 1 <= c->seg[SR_CS].limit) {
-                const struct iblock_insn *bi = b->ins;
                 /* The budget is exact: never run past `end`. */
                 const uint64_t left = end - c->icount;
+                if (c->engine && left >= b->n && run_translated(c, b, eip)) {
+                    eip = c->eip;
+                    if (unlikely(c->halted && c->exit_on_hlt)) {
+                        why = CPU_EXIT_HLT;
+                        goto out;
+                    }
+                    continue;
+                }
+                const struct iblock_insn *bi = b->ins;
                 const struct iblock_insn *stop = bi + (left < b->n ? left : b->n);
                 const uint32_t *pgen = &iv.page_gen[b->ppage];
                 const uint32_t gen = b->gen;

@@ -64,7 +64,10 @@ static void usage(FILE *f)
             "                        (reproducible); realtime also keeps it from running ahead\n"
             "                        of host time, sleeping while the guest idles. Default:\n"
             "                        realtime with a window, virtual without\n"
-            "  --engine=interp       execution engine (the interpreter is the only one so far)\n"
+            "  --engine=interp|translator\n"
+            "                        execution engine: the interpreter, or the binary\n"
+            "                        translator (hot blocks run as host code). Default: interp,\n"
+            "                        or the BT86_ENGINE environment variable\n"
             "  --max-insns N         stop after N guest instructions (exit status 4)\n"
             "  -h, --help            this text\n"
             "  --version             version\n"
@@ -237,9 +240,25 @@ static const char *result_text(enum machine_result r)
     return "?";
 }
 
+static int parse_engine(const char *name, enum machine_engine *out)
+{
+    if (!strcmp(name, "interp"))
+        *out = ENGINE_INTERP;
+    else if (!strcmp(name, "translator"))
+        *out = ENGINE_TRANSLATOR;
+    else {
+        fprintf(stderr, "bt86: unknown engine '%s' (interp or translator)\n", name);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct machine_config cfg = {.ram_bytes = 128ull << 20, .serial_in_fd = -1};
+    const char *env_engine = getenv("BT86_ENGINE");
+    if (env_engine && *env_engine && parse_engine(env_engine, &cfg.engine))
+        return EXIT_USAGE;
     bool verbose = false, serial_given = false, board_given = false, rtc_given = false;
     bool print_screen_at_exit = false;
     const char *screenshot = NULL;
@@ -258,10 +277,8 @@ int main(int argc, char **argv)
             return 0;
         }
         if (!strncmp(o, "--engine=", 9)) {
-            if (strcmp(o + 9, "interp")) {
-                fprintf(stderr, "bt86: engine '%s' is not available; use --engine=interp\n", o + 9);
+            if (parse_engine(o + 9, &cfg.engine))
                 return EXIT_USAGE;
-            }
             continue;
         }
         if (!strncmp(o, "--clock=", 8)) {

@@ -142,6 +142,16 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
         memmap_destroy(&m->mem);
         return -1;
     }
+    if (cfg->engine == ENGINE_TRANSLATOR) {
+        m->translator = translator_create(0);
+        if (!m->translator) {
+            snprintf(err, errlen, "cannot create the translator's code cache: %s", strerror(errno));
+            cpu_destroy(&m->cpu);
+            memmap_destroy(&m->mem);
+            return -1;
+        }
+        translator_attach(m->translator, &m->cpu);
+    }
     ioport_init(&m->io);
     m->cpu.bus.opaque = &m->io;
     m->cpu.bus.port_in = ioport_read;
@@ -187,6 +197,8 @@ void machine_destroy(struct machine *m)
 {
     pc_destroy(m);
     cpu_destroy(&m->cpu);
+    translator_destroy(m->translator);
+    m->translator = NULL;
     memmap_destroy(&m->mem);
     free(m->kernel);
     free(m->kernel_cmdline);

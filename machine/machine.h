@@ -16,6 +16,7 @@
 #include "devices/uart16550.h"
 #include "machine/multiboot.h"
 #include "machine/pc.h"
+#include "translator/translator.h"
 #include "mmu/memmap.h"
 
 #define COM1_BASE 0x3F8
@@ -31,6 +32,12 @@
 enum machine_board {
     BOARD_BARE, /* RAM, firmware or kernel, COM1, debug console, test ports: no chipset */
     BOARD_PC,   /* the PC (machine/pc.h) for SeaBIOS and real operating systems */
+};
+
+/* What executes guest code (DESIGN decision 8: the interpreter is the reference). */
+enum machine_engine {
+    ENGINE_INTERP,     /* the interpreter alone */
+    ENGINE_TRANSLATOR, /* hot blocks translated to host code (translator/) */
 };
 
 /* Headless test steps on the PC's VGA text screen, run in order. */
@@ -70,6 +77,7 @@ struct machine_config {
     int serial_in_fd;
     FILE *post_log;          /* log of POST-code writes (NULL: none) */
     bool no_reboot;          /* a CPU shutdown ends the run instead of resetting */
+    enum machine_engine engine;
     uint64_t max_insns;      /* 0 = unlimited */
 };
 
@@ -91,6 +99,7 @@ struct machine {
     char *kernel_cmdline;
 
     struct pc *pc;           /* NULL on the bare board */
+    struct translator *translator; /* NULL with the interpreter engine */
     bool reset_requested;    /* a chipset or keyboard-controller reset is due */
     bool reset_hard;         /* ... of the whole board, not only the CPU (INIT) */
     struct script_step script[MACHINE_MAX_SCRIPT];

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cpu/cpu.h"
+#include "translator/translator.h"
 #include "cpu/icache.h"
 #include "mmu/memmap.h"
 #include "mmu/paging.h"
@@ -79,17 +80,18 @@ static double clock_seconds(clockid_t id)
 int main(int argc, char **argv)
 {
     uint32_t iterations = 1000000;
-    bool paging = false, quiet = false;
+    bool paging = false, quiet = false, translate = false;
     const char *path = BENCH_INTERP_WORKLOAD;
     int opt;
-    while ((opt = getopt(argc, argv, "n:pqw:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:pqtw:")) != -1) {
         switch (opt) {
         case 'n': iterations = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'p': paging = true; break;
         case 'q': quiet = true; break;
+        case 't': translate = true; break;
         case 'w': path = optarg; break;
         default:
-            fprintf(stderr, "usage: %s [-n iterations] [-p] [-q] [-w workload.bin]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n iterations] [-p] [-q] [-t] [-w workload.bin]\n", argv[0]);
             return 2;
         }
     }
@@ -119,6 +121,15 @@ int main(int argc, char **argv)
         return 2;
     }
     memmap_copy_to(&mem, LOAD_ADDR, image, len);
+    struct translator *tr = NULL;
+    if (translate) {
+        tr = translator_create(0);
+        if (!tr) {
+            fprintf(stderr, "bench_interp: cannot create the translator: %s\n", strerror(errno));
+            return 2;
+        }
+        translator_attach(tr, c);
+    }
 
     /* Flat ring-0 32-bit protected mode. */
     cpu_reset(c);
@@ -156,7 +167,8 @@ int main(int argc, char **argv)
         printf("%s %" PRIu64 " insns %.3f s %.1f MIPS (wall %.3f s)%s\n", ok ? "ok" : "FAIL",
                c->icount, secs, mips, wall, paging ? " (paging)" : "");
     } else {
-        printf("bench_interp: %u iterations, paging %s\n", iterations, paging ? "on" : "off");
+        printf("bench_interp: %u iterations, paging %s, engine %s\n", iterations,
+               paging ? "on" : "off", translate ? "translator" : "interpreter");
         printf("  guest instructions  %" PRIu64 "\n", c->icount);
         printf("  host seconds        %.3f CPU, %.3f wall\n", secs, wall);
         printf("  guest MIPS          %.1f   (per CPU second; target 150)\n", mips);
@@ -174,7 +186,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_interp: run ended with %d (exception %d error %x at eip %08x)\n",
                 why, c->exc_vector, c->exc_error, c->eip);
     }
+    if (tr && !quiet) {
+        struct translator_stats st;
+        translator_get_stats(tr, &st);
+        printf("  translator          %" PRIu64 " blocks, %" PRIu64 " insns (%" PRIu64
+               " inline), %.1f host bytes per insn\n", st.blocks, st.guest_insns, st.inline_insns,
+               st.guest_insns ? (double)st.host_bytes / (double)st.guest_insns : 0.0);
+    }
     cpu_destroy(c);
+    translator_destroy(tr);
     memmap_destroy(&mem);
     return ok ? 0 : 1;
 }
