@@ -118,6 +118,10 @@ struct cpu_bus {
     uint32_t (*port_in)(void *opaque, uint16_t port, unsigned size);
     void (*port_out)(void *opaque, uint16_t port, uint32_t value, unsigned size);
     int (*intr_ack)(void *opaque); /* vector of the pending maskable interrupt, or -1 */
+    /* The local APIC, if the board has one: WRMSR IA32_APIC_BASE hands it the value (reserved
+     * bits already refused) and stores what it returns. NULL: no APIC, and CPUID says so. */
+    uint64_t (*apic_base_write)(void *opaque, uint64_t value);
+    void *apic_opaque;
 };
 
 struct icache;

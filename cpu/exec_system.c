@@ -403,7 +403,13 @@ static bool msr_write(struct cpu *c, uint32_t msr, uint64_t v)
     uint64_t *f;
     switch (msr) {
     case MSR_TSC: c->tsc_offset = v - c->icount; return true;
-    case MSR_APIC_BASE: c->apic_base = (c->apic_base & 0x100) | (v & 0xFFFFF800ull); return true;
+    case MSR_APIC_BASE:
+        /* Base 31:12, EN (11), BSP (8, read-only); no PAE, so 32-bit physical addresses. */
+        if (v & ~0xFFFFF900ull)
+            return false;
+        c->apic_base = c->bus.apic_base_write ? c->bus.apic_base_write(c->bus.apic_opaque, v)
+                                              : (c->apic_base & 0x100) | (v & 0xFFFFF800ull);
+        return true;
     case MSR_BIOS_SIGN_ID: c->bios_sign_id = 0; return true; /* a write starts a fresh read */
     case MSR_SYSENTER_CS: c->sysenter_cs = (uint32_t)v & 0xFFFF; return true;
     case MSR_SYSENTER_ESP: c->sysenter_esp = (uint32_t)v; return true;
@@ -472,6 +478,7 @@ void exec_RDPMC(struct cpu *c, const struct insn *i)
 #define CPUID_TSC (1u << 4)
 #define CPUID_MSR (1u << 5)
 #define CPUID_CX8 (1u << 8)
+#define CPUID_APIC (1u << 9)
 #define CPUID_SEP (1u << 11)
 #define CPUID_MTRR (1u << 12)
 #define CPUID_PGE (1u << 13)
@@ -497,6 +504,9 @@ void exec_CPUID(struct cpu *c, const struct insn *i)
         a = 0x00000653u; /* family 6, model 5, stepping 3: Pentium II (Deschutes, FXSR) */
         d = CPUID_FPU | CPUID_MMX | CPUID_FXSR | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_MTRR |
             CPUID_PGE | CPUID_CMOV;
+        /* SDM: a globally disabled APIC (IA32_APIC_BASE.EN = 0) clears the flag. */
+        if (c->bus.apic_base_write && (c->apic_base & 0x800))
+            d |= CPUID_APIC;
         break;
     default:
         /* Cache and TLB descriptors of a Pentium II with 512 KiB L2. */

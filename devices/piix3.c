@@ -126,8 +126,10 @@ static void isa_io_write(void *opaque, uint16_t port, uint32_t value, unsigned s
             break;
         case PIIX3_PORT92:
             /* Fast init fires on the bit's rising edge; software clears it to re-arm. */
-            if ((b & PIIX3_PORT92_FAST_INIT) && !(p->port92 & PIIX3_PORT92_FAST_INIT))
+            if ((b & PIIX3_PORT92_FAST_INIT) && !(p->port92 & PIIX3_PORT92_FAST_INIT)) {
                 reset = true;
+                p->reset_port = PIIX3_PORT92;
+            }
             p->port92 = b & (PIIX3_PORT92_FAST_INIT | PIIX3_PORT92_A20);
             break;
         case PIIX3_RCR_PORT:
@@ -135,6 +137,7 @@ static void isa_io_write(void *opaque, uint16_t port, uint32_t value, unsigned s
             if (b & PIIX3_RCR_RCPU) {
                 reset = true;
                 hard = b & PIIX3_RCR_SRST;
+                p->reset_port = PIIX3_RCR_PORT;
             }
             break;
         }

@@ -60,6 +60,7 @@ struct piix3 {
     int8_t announced[4]; /* routing last reported per PIRQ (-1 none) */
     uint16_t announced_elcr;
     bool announced_a20;
+    uint16_t reset_port; /* the port whose write last asked for a reset (for the log) */
 };
 
 /* Adds the bridge at devfn 0x08 and claims ports 0x92, 0x4D0-0x4D1 and 0xCF9. Callbacks may

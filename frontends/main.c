@@ -45,7 +45,8 @@ static void usage(FILE *f)
             "  -append STRING        kernel command line (after the file name, as QEMU passes it)\n"
             "  -m SIZE               guest RAM, in MiB or with a M/G suffix (default 128M)\n"
             "  -serial DEV           COM1 (16550A UART at 0x3F8): stdio, file:PATH, none\n"
-            "                        (default none; stdio also feeds standard input to the guest)\n"
+            "                        (default none; stdio also feeds standard input to the guest);\n"
+            "                        a second -serial is COM2 (0x2F8, IRQ 3, output only)\n"
             "  -debugcon DEV         debug console on ports 0x402/0xE9: stdio, file:PATH, none\n"
             "  -no-reboot            exit (status 3) when the guest resets the CPU, instead of\n"
             "                        rebooting\n"
@@ -260,6 +261,7 @@ int main(int argc, char **argv)
     if (env_engine && *env_engine && parse_engine(env_engine, &cfg.engine))
         return EXIT_USAGE;
     bool verbose = false, serial_given = false, board_given = false, rtc_given = false;
+    bool com2_given = false;
     bool print_screen_at_exit = false;
     const char *screenshot = NULL;
     const char *name = NULL;
@@ -379,9 +381,14 @@ int main(int argc, char **argv)
         } else if (!strcmp(o, "-debugcon")) {
             cfg.debug_out = open_chardev(val, "-debugcon");
         } else if (!strcmp(o, "-serial")) {
-            if (serial_given) {
-                fprintf(stderr, "bt86: -serial: only one serial port (COM1) so far\n");
-                return EXIT_USAGE;
+            if (serial_given) { /* the second one is COM2 (output only so far) */
+                if (com2_given) {
+                    fprintf(stderr, "bt86: -serial: two serial ports (COM1, COM2) at most\n");
+                    return EXIT_USAGE;
+                }
+                com2_given = true;
+                cfg.pc.com2_out = open_chardev(val, "-serial");
+                continue;
             }
             serial_given = true;
             cfg.serial_out = open_chardev(val, "-serial");
@@ -567,6 +574,8 @@ int main(int argc, char **argv)
         fclose(cfg.debug_out);
     if (cfg.serial_out && cfg.serial_out != stdout && cfg.serial_out != cfg.debug_out)
         fclose(cfg.serial_out);
+    if (cfg.pc.com2_out && cfg.pc.com2_out != stdout)
+        fclose(cfg.pc.com2_out);
     machine_destroy(&m);
     return status;
 }

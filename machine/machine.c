@@ -229,6 +229,18 @@ int machine_reset(struct machine *m, char *err, size_t errlen)
 }
 
 /* A CPU shutdown (triple fault). Returns true if the run goes on after a reset. */
+/* Counts one reset for the reset-loop check; true (with *res set) when the run must end. */
+static bool reset_loop(struct machine *m, bool quick, const char *what, enum machine_result *res)
+{
+    m->quick_resets = quick ? m->quick_resets + 1 : 0;
+    if (m->quick_resets < RESET_LOOP_MAX)
+        return false;
+    fprintf(stderr, "bt86: reset loop: the guest %s %u times in a row, each within %llu "
+            "instructions of booting; giving up\n", what, m->quick_resets, RESET_LOOP_INSNS);
+    *res = MACHINE_RESET_LOOP;
+    return true;
+}
+
 static bool shutdown_reset(struct machine *m, enum machine_result *res)
 {
     uint64_t boot_len = m->cpu.icount; /* cpu_reset zeroes it, so this is this boot's count */
@@ -238,14 +250,8 @@ static bool shutdown_reset(struct machine *m, enum machine_result *res)
         *res = MACHINE_RESET;
         return false;
     }
-    m->quick_resets = boot_len < RESET_LOOP_INSNS ? m->quick_resets + 1 : 0;
-    if (m->quick_resets >= RESET_LOOP_MAX) {
-        fprintf(stderr, "bt86: reset loop: the guest shut the CPU down %u times in a row, each "
-                "within %llu instructions of booting; giving up\n", m->quick_resets,
-                RESET_LOOP_INSNS);
-        *res = MACHINE_RESET_LOOP;
+    if (reset_loop(m, boot_len < RESET_LOOP_INSNS, "shut the CPU down", res))
         return false;
-    }
     m->resets++;
     fprintf(stderr, "bt86: CPU shutdown after %llu instructions: resetting the "
             "machine (reset %u)\n", (unsigned long long)boot_len, m->resets);
@@ -384,20 +390,28 @@ static void skip_to(struct machine *m, uint64_t t)
 /* A reset the chipset or keyboard controller asked for. Returns false if the run ends. */
 static bool requested_reset(struct machine *m, enum machine_result *res)
 {
+    uint64_t boot_len = m->cpu.icount;
+    const char *why = m->reset_why ? m->reset_why : "a reset request";
     if (m->no_reboot) {
-        fprintf(stderr, "bt86: the guest asked for a reset; -no-reboot: not resetting\n");
+        fprintf(stderr, "bt86: the guest asked for a reset (%s); -no-reboot: not resetting\n",
+                why);
         *res = MACHINE_RESET;
         return false;
     }
+    /* A return to real mode through the BIOS (CMOS shutdown code) is no reboot. */
+    bool quick = boot_len < RESET_LOOP_INSNS && (m->reset_hard || !pc_reset_is_resume(m));
+    if (reset_loop(m, quick, "reset the machine", res))
+        return false;
+    m->resets++;
+    fprintf(stderr, "bt86: %s after %llu instructions: %s (reset %u)\n", why,
+            (unsigned long long)boot_len,
+            m->reset_hard ? "resetting the machine" : "restarting the CPU (INIT)", m->resets);
     if (!m->reset_hard) { /* INIT: the CPU only */
         m->reset_requested = false;
-        cpu_reset(&m->cpu);
+        pc_cpu_init(m);
         m->cpu.stop_requested = false;
-        m->cpu.intr_line = m->pc->pic.intr_level;
-        pc_after_reset(m);
         return true;
     }
-    m->resets++;
     char err[512];
     if (machine_reset(m, err, sizeof(err))) {
         fprintf(stderr, "bt86: reset failed: %s\n", err);
@@ -446,6 +460,7 @@ static enum machine_result pc_run(struct machine *m)
         vclock_advance(clk, now + ran * PC_NS_PER_INSN);
         if (clk->now >= next_uart) {
             uart_poll(&m->com1);
+            uart_poll(&m->pc->com2);
             next_uart = clk->now + UART_POLL_NS;
         }
         if (m->reset_requested && why != CPU_EXIT_SHUTDOWN) {

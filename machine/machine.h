@@ -102,6 +102,7 @@ struct machine {
     struct translator *translator; /* NULL with the interpreter engine */
     bool reset_requested;    /* a chipset or keyboard-controller reset is due */
     bool reset_hard;         /* ... of the whole board, not only the CPU (INIT) */
+    const char *reset_why;   /* what asked for it, for the log */
     struct script_step script[MACHINE_MAX_SCRIPT];
     unsigned script_len, script_pos;
     size_t typed;            /* characters of the current SCRIPT_TYPE step used so far */

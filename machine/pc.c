@@ -18,16 +18,132 @@ static struct machine *machine_of_io(void *io)
     return (struct machine *)((char *)io - offsetof(struct machine, io));
 }
 
-/* cpu->bus.opaque is the port bus; the PIC hangs off the machine that embeds it. */
-static int pc_intr_ack(void *io)
+/* ---- interrupt wiring ---- */
+
+/* The I/O APIC pin of ISA IRQ n: the PIT's IRQ 0 is wired to pin 2 (the override SeaBIOS
+ * puts in its tables), the rest one to one. */
+static unsigned isa_gsi(unsigned irq) { return irq == 0 ? 2 : irq; }
+
+static bool pirq_up(const struct pc *pc, unsigned pirq)
 {
-    return i8259_intr_ack(&machine_of_io(io)->pc->pic);
+    for (unsigned i = 0; i < 8; i++)
+        if (pc->intx[pirq][i])
+            return true;
+    return false;
 }
 
-static void pic_intr(void *opaque, unsigned line, bool level)
+/* Drive ISA IRQ `irq` to the 8259 and the I/O APIC: the ISA device's line ORed with every
+ * PIRQ steered to it (the PIIX3 shares them, level-triggered through the ELCR). */
+static void isa_irq_update(struct pc *pc, int irq)
+{
+    if (irq < 0 || irq > 15)
+        return;
+    bool level = (pc->isa_lines >> irq) & 1;
+    for (unsigned p = 0; p < 4 && !level; p++)
+        level = pc->pirq_irq[p] == irq && pirq_up(pc, p);
+    uint16_t bit = (uint16_t)(1u << irq);
+    if (level == !!(pc->irq_out & bit))
+        return;
+    pc->irq_out = (uint16_t)(level ? pc->irq_out | bit : pc->irq_out & ~bit);
+    i8259_set_irq(&pc->pic, (unsigned)irq, level);
+    if (irq != I8259_CASCADE_IRQ) /* no ISA device can drive IRQ 2; pin 2 is the PIT's */
+        ioapic_set_irq(&pc->ioapic, isa_gsi((unsigned)irq), level);
+}
+
+static void isa_irq_set(void *opaque, unsigned irq, bool level)
+{
+    struct pc *pc = opaque;
+    if (irq > 15)
+        return;
+    uint16_t bit = (uint16_t)(1u << irq);
+    pc->isa_lines = (uint16_t)(level ? pc->isa_lines | bit : pc->isa_lines & ~bit);
+    isa_irq_update(pc, (int)irq);
+}
+
+struct irq_line pc_isa_irq_line(struct pc *pc, unsigned irq)
+{
+    return (struct irq_line){isa_irq_set, pc, irq};
+}
+
+/* A PCI function's INTx: its interrupt-pin register says which pin, the slot says which PIRQ. */
+static void pci_intx_set(void *opaque, unsigned devfn, bool level)
+{
+    struct pc *pc = opaque;
+    if (devfn > 255 || !pc->pci.fn[devfn])
+        return;
+    unsigned pin = pc->pci.fn[devfn]->config[PCI_INTERRUPT_PIN];
+    if (pin < 1 || pin > 4)
+        return;
+    unsigned p = piix3_pirq_of((uint8_t)devfn, pin);
+    bool was = pirq_up(pc, p);
+    uint32_t bit = 1u << (devfn & 31);
+    if (level)
+        pc->intx[p][devfn >> 5] |= bit;
+    else
+        pc->intx[p][devfn >> 5] &= ~bit;
+    bool now = pirq_up(pc, p);
+    if (now == was)
+        return;
+    ioapic_set_irq(&pc->ioapic, PC_IOAPIC_PIRQ_PIN + p, now);
+    isa_irq_update(pc, pc->pirq_irq[p]);
+}
+
+struct irq_line pc_pci_irq_line(struct pc *pc, uint8_t devfn)
+{
+    return (struct irq_line){pci_intx_set, pc, devfn};
+}
+
+/* PIIX3 register 0x60 + pirq changed: the PIRQ leaves its old IRQ and joins the new one. */
+static void pc_pirq_routed(void *opaque, unsigned pirq, int irq)
+{
+    struct pc *pc = ((struct machine *)opaque)->pc;
+    if (pirq > 3)
+        return;
+    int old = pc->pirq_irq[pirq];
+    pc->pirq_irq[pirq] = (int8_t)irq;
+    isa_irq_update(pc, old);
+    isa_irq_update(pc, irq);
+}
+
+/* cpu->bus.opaque is the port bus; the local APIC hangs off the machine that embeds it.
+ * Every acknowledge goes through it: with the APIC disabled or in virtual-wire mode it asks
+ * the 8259 (extint_ack). */
+static int pc_intr_ack(void *io)
+{
+    return lapic_ack(&machine_of_io(io)->pc->lapic);
+}
+
+static int pic_extint_ack(void *opaque)
+{
+    return i8259_intr_ack(&((struct pc *)opaque)->pic);
+}
+
+static void lapic_cpu_intr(void *opaque, unsigned line, bool level)
 {
     (void)line;
     cpu_set_irq(&((struct machine *)opaque)->cpu, level);
+}
+
+static void lapic_cpu_nmi(void *opaque, unsigned line, bool level)
+{
+    (void)line;
+    if (level)
+        ((struct machine *)opaque)->cpu.nmi_pending = true;
+}
+
+static uint64_t pc_apic_base_write(void *opaque, uint64_t value)
+{
+    return lapic_set_base_msr(&((struct pc *)opaque)->lapic, value);
+}
+
+static bool ioapic_to_lapic(void *opaque, const struct apic_msg *msg)
+{
+    return lapic_receive(&((struct pc *)opaque)->lapic, msg);
+}
+
+static void lapic_eoi_to_ioapic(void *opaque, uint8_t vector)
+{
+    ioapic_eoi(&((struct pc *)opaque)->ioapic, vector);
 }
 
 static void apply_a20(struct machine *m)
@@ -61,16 +177,23 @@ static void pc_elcr(void *opaque, uint16_t level_mask)
 
 /* Resets are carried out by the run loop between slices, never inside a port access. A soft
  * reset (INIT) restarts the CPU only; the rest is a full board reset. */
-static void request_reset(struct machine *m, bool hard)
+static void request_reset(struct machine *m, bool hard, const char *why)
 {
+    m->reset_why = why;
     if (!m->reset_requested || hard)
         m->reset_hard = hard;
     m->reset_requested = true;
     cpu_request_stop(&m->cpu);
 }
 
-static void pc_rcr_reset(void *opaque, bool hard) { request_reset(opaque, hard); }
-static void kbc_reset(void *opaque) { request_reset(opaque, true); }
+static void pc_rcr_reset(void *opaque, bool hard)
+{
+    struct machine *m = opaque;
+    request_reset(m, hard, m->pc->isa.reset_port == PIIX3_PORT92 ? "port 0x92 fast reset"
+                           : hard ? "port 0xCF9 hard reset" : "port 0xCF9 soft reset");
+}
+
+static void kbc_reset(void *opaque) { request_reset(opaque, true, "keyboard controller reset"); }
 
 static void ide_bm_moved(void *opaque, uint32_t old_base, uint32_t new_base)
 {
@@ -254,7 +377,9 @@ static int setup_fw_cfg(struct machine *m, const struct pc_config *cfg)
     struct fw_cfg *fw = &m->pc->fw;
     /* SeaBIOS reserves its own areas (EBDA, BIOS) out of this. */
     struct fw_cfg_e820 ram = {0, m->mem.ram_size, 1};
+    /* irq0-override: SeaBIOS's MP table and MADT then put the PIT on I/O APIC pin 2. */
     if (fw_cfg_set_ram_size(fw, m->mem.ram_size) || fw_cfg_set_cpus(fw, 1, 1) ||
+        fw_cfg_add_i32(fw, FW_CFG_IRQ0_OVERRIDE, 1) ||
         fw_cfg_set_boot_menu(fw, cfg->boot_menu, 2500) || fw_cfg_set_e820(fw, &ram, 1))
         return -1;
     return 0;
@@ -263,7 +388,7 @@ static int setup_fw_cfg(struct machine *m, const struct pc_config *cfg)
 /* FERR# from the x87 is ISA IRQ 13; a write to port F0h clears it and asserts IGNNE#. */
 static void pc_ferr(void *opaque, bool level)
 {
-    i8259_set_irq(&((struct pc *)opaque)->pic, 13, level);
+    isa_irq_set(opaque, 13, level); /* to the 8259 and I/O APIC pin 13 */
 }
 
 static uint32_t port_f0_read(void *opaque, uint16_t port, unsigned size)
@@ -294,6 +419,8 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
     pc->fda.fd = -1;
     pc->hda.fd = pc->cdrom.fd = -1;
     pc->a20_kbc = true; /* the 8042's gate is enabled after reset; port 0x92's is not */
+    for (unsigned i = 0; i < 4; i++)
+        pc->pirq_irq[i] = -1;
     vclock_init(&pc->clock);
     struct ioport_bus *io = &m->io;
     struct vclock *clk = &pc->clock;
@@ -304,8 +431,8 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
     }
     pc->have_host = true;
     struct piix3_callbacks cb = {
-        .elcr_changed = pc_elcr, .a20_changed = pc_port92_a20, .reset_request = pc_rcr_reset,
-        .opaque = m,
+        .pirq_routed = pc_pirq_routed, .elcr_changed = pc_elcr, .a20_changed = pc_port92_a20,
+        .reset_request = pc_rcr_reset, .opaque = m,
     };
     if (vga_init(&pc->vga, VGA_VRAM_DEFAULT)) {
         snprintf(err, errlen, "out of memory for video RAM");
@@ -330,13 +457,25 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
         bad = fw_cfg_attach(&pc->fw, io, &m->mem, true);
         pc->have_fw = !bad;
     }
+    bad = bad || uart_attach(&pc->com2, io, COM2_BASE, cfg->com2_out, -1);
     if (bad) {
         snprintf(err, errlen, "internal error: PC device ports or slots clash");
         return -1;
     }
 
-    /* Interrupts: the PIC drives INTR; ISA devices drive PIC inputs. */
-    pc->pic.intr = (struct irq_line){pic_intr, m, 0};
+    /* Interrupts: ISA devices drive ISA IRQs (to the 8259 and the I/O APIC); the 8259 drives
+     * LINT0, the I/O APIC sends messages, and the local APIC drives INTR. */
+    lapic_init(&pc->lapic, clk, PC_APIC_BUS_HZ);
+    ioapic_init(&pc->ioapic, PC_IOAPIC_ID);
+    pc->lapic.intr = (struct irq_line){lapic_cpu_intr, m, 0};
+    pc->lapic.nmi = (struct irq_line){lapic_cpu_nmi, m, 0};
+    pc->lapic.extint_ack = pic_extint_ack;
+    pc->lapic.extint_opaque = pc;
+    pc->lapic.eoi_broadcast = lapic_eoi_to_ioapic;
+    pc->lapic.eoi_opaque = pc;
+    pc->ioapic.deliver = ioapic_to_lapic;
+    pc->ioapic.deliver_opaque = pc;
+    pc->pic.intr = (struct irq_line){lapic_lint_irq, &pc->lapic, 0};
     m->cpu.bus.intr_ack = pc_intr_ack;
     m->cpu.ferr = pc_ferr;
     m->cpu.ferr_opaque = pc;
@@ -344,14 +483,22 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
         snprintf(err, errlen, "internal error: port F0h clash");
         return -1;
     }
-    pc->pit.irq0 = i8259_irq_line(&pc->pic, 0);
-    pc->kbc.irq_kbd = i8259_irq_line(&pc->pic, 1);
-    pc->kbc.irq_aux = i8259_irq_line(&pc->pic, 12);
-    m->com1.irq = i8259_irq_line(&pc->pic, 4);
-    pc->fdc.irq = i8259_irq_line(&pc->pic, FDC_DEFAULT_IRQ);
-    pc->rtc.irq = i8259_irq_line(&pc->pic, 8);
-    pc->ide.ch[0].irq = i8259_irq_line(&pc->pic, 14);
-    pc->ide.ch[1].irq = i8259_irq_line(&pc->pic, 15);
+    m->cpu.bus.apic_base_write = pc_apic_base_write;
+    m->cpu.bus.apic_opaque = pc;
+    if (lapic_attach_mmio(&pc->lapic, &m->mem) ||
+        ioapic_attach_mmio(&pc->ioapic, &m->mem, IOAPIC_DEFAULT_BASE)) {
+        snprintf(err, errlen, "internal error: cannot map the APICs");
+        return -1;
+    }
+    pc->pit.irq0 = pc_isa_irq_line(pc, 0);
+    pc->kbc.irq_kbd = pc_isa_irq_line(pc, 1);
+    pc->kbc.irq_aux = pc_isa_irq_line(pc, 12);
+    m->com1.irq = pc_isa_irq_line(pc, 4);
+    pc->com2.irq = pc_isa_irq_line(pc, COM2_IRQ);
+    pc->fdc.irq = pc_isa_irq_line(pc, FDC_DEFAULT_IRQ);
+    pc->rtc.irq = pc_isa_irq_line(pc, 8);
+    pc->ide.ch[0].irq = pc_isa_irq_line(pc, 14);
+    pc->ide.ch[1].irq = pc_isa_irq_line(pc, 15);
     pc->kbc.a20 = kbc_a20;
     pc->kbc.reset_request = kbc_reset;
     pc->kbc.cb_opaque = m;
@@ -373,7 +520,7 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
     struct device *devs[] = {
         &pc->host.dev, &pc->isa.dev, &pc->pic.dev, &pc->pit.dev, &pc->rtc.dev, &pc->kbd.dev,
         &pc->mouse.dev, &pc->kbc.dev, &pc->dma.dev, &pc->fdc.dev, &pc->ide.dev, &pc->vga.dev,
-        &pc->fw.dev,
+        &pc->fw.dev, &pc->com2.dev, &pc->ioapic.dev, &pc->lapic.dev,
     };
     for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
         if (machine_add_device(m, devs[i])) {
@@ -396,6 +543,22 @@ void pc_after_reset(struct machine *m)
     vga_bars(m, &m->pc->vga);
     m->cpu.a20_mask = 0xFFFFFFFFu; /* what cpu_reset left; apply_a20 compares against it */
     apply_a20(m);
+    m->cpu.apic_base = lapic_base_msr(&m->pc->lapic);
+    m->cpu.intr_line = m->pc->lapic.intr_level;
+}
+
+void pc_cpu_init(struct machine *m)
+{
+    cpu_reset(&m->cpu);
+    /* INIT keeps the APIC base MSR and ID; everything else of the local APIC restarts. */
+    lapic_init_reset(&m->pc->lapic);
+    pc_after_reset(m);
+}
+
+bool pc_reset_is_resume(struct machine *m)
+{
+    uint8_t code = mc146818_cmos_read(&m->pc->rtc, CMOS_SHUTDOWN_STATUS);
+    return code == 0x05 || (code >= 0x0A && code <= 0x0C);
 }
 
 void pc_destroy(struct machine *m)

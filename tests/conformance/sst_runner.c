@@ -459,7 +459,7 @@ static void runner_init(struct runner *r)
         die("testvm_init: %s", strerror(-e));
     testvm_real_mode(&r->vm);
     struct cpu *c = &r->vm.cpu;
-    c->bus = (struct cpu_bus){NULL, bus_in, bus_out, NULL};
+    c->bus = (struct cpu_bus){.port_in = bus_in, .port_out = bus_out};
     c->exit_on_hlt = true;
     r->pristine = *c;
     g_runner = r;

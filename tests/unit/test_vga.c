@@ -1159,7 +1159,7 @@ static void seavgabios(void **state)
     assert_int_equal(memmap_map_mmio(&vm->mem, VGA_LEGACY_BASE, VGA_LEGACY_SIZE, idx), 0);
     assert_int_equal(memmap_map_host(&vm->mem, vga_lfb_address(&f->v), f->v.vram_size, f->v.vram,
                                      f->v.vram), 0);
-    vm->cpu.bus = (struct cpu_bus){&f->bus, ioport_read, ioport_write, NULL};
+    vm->cpu.bus = (struct cpu_bus){.opaque = &f->bus, .port_in = ioport_read, .port_out = ioport_write};
     memcpy(vm->mem.ram + 0xC0000, rom, rl); /* shadowed: the BIOS writes its own data */
     vm->mem.ram[0xFFF53] = 0xCF;            /* every vector to an IRET at F000:FF53 */
     for (unsigned i = 0; i < 256; i++) {
