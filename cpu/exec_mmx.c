@@ -24,13 +24,15 @@ static void mm_write(struct cpu *c, unsigned r, uint64_t v)
     c->fpu.r[r].sexp = 0xFFFF;
 }
 
-/* Source operand Qq: an MMX register or 64 bits of memory. */
+/* Source operand Qq: an MMX register or 64 bits of memory (32 for the PUNPCKLxx forms,
+ * which only use the low half). */
 static uint64_t read_q(struct cpu *c, const struct insn *i)
 {
     if (!(i->flags & INSN_F_MEM))
         return c->fpu.r[i->rm].mant;
-    uint64_t v;
-    fpu_mem_read(c, i->seg, insn_ea(c, i), &v, 8, 8);
+    uint64_t v = 0;
+    unsigned n = i->opcode >= 0x60 && i->opcode <= 0x62 ? 4 : 8;
+    fpu_mem_read(c, i->seg, insn_ea(c, i), &v, n, n);
     return v;
 }
 
@@ -261,5 +263,6 @@ void exec_EMMS(struct cpu *c, const struct insn *i)
     (void)i;
     if (!mmx_prologue(c))
         return;
+    fpu_set_top(c, 0);
     c->fpu.tag_valid = 0;
 }

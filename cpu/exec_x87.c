@@ -145,16 +145,10 @@ static void exec_mem_form(struct cpu *c, const struct insn *i)
     }
     case MF_SAVE: {
         uint8_t area[108];
-        unsigned n = fpu_env_size(c, i->osize);
-        fpu_mem_probe_write(c, seg, ea, n + 80, i->osize);
-        fpu_store_env(c, area, i->osize);
-        unsigned top = fpu_top(c);
-        for (unsigned k = 0; k < 8; k++) {
-            const struct fpreg *r = &c->fpu.r[(top + k) & 7];
-            memcpy(area + n + 10 * k, &r->mant, 8);
-            memcpy(area + n + 10 * k + 8, &r->sexp, 2);
-        }
-        fpu_mem_write(c, seg, ea, area, n + 80);
+        unsigned n = fpu_env_size(c, i->osize) + 80;
+        fpu_mem_probe_write(c, seg, ea, n, i->osize);
+        fpu_store_save_area(c, area, i->osize);
+        fpu_mem_write(c, seg, ea, area, n);
         fpu_finit(c);
         return;
     }
@@ -168,7 +162,7 @@ static void exec_mem_form(struct cpu *c, const struct insn *i)
     case MF_LDCW: {
         uint8_t b[2];
         fpu_mem_read(c, seg, ea, b, 2, 2);
-        c->fpu.cw = (uint16_t)(b[0] | b[1] << 8);
+        c->fpu.cw = fpu_cw_load_value(b[0] | (uint32_t)b[1] << 8);
         fpu_update_sw(c, c->fpu.sw);
         return;
     }
@@ -180,15 +174,8 @@ static void exec_mem_form(struct cpu *c, const struct insn *i)
     }
     case MF_RSTOR: {
         uint8_t area[108];
-        unsigned n = fpu_env_size(c, i->osize);
-        fpu_mem_read(c, seg, ea, area, n + 80, i->osize);
-        fpu_load_env(c, area, i->osize);
-        unsigned top = fpu_top(c);
-        for (unsigned k = 0; k < 8; k++) {
-            struct fpreg *r = &c->fpu.r[(top + k) & 7];
-            memcpy(&r->mant, area + n + 10 * k, 8);
-            memcpy(&r->sexp, area + n + 10 * k + 8, 2);
-        }
+        fpu_mem_read(c, seg, ea, area, fpu_env_size(c, i->osize) + 80, i->osize);
+        fpu_load_save_area(c, area, i->osize);
         return;
     }
     case MF_LOAD: {

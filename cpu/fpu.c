@@ -97,7 +97,7 @@ void fpu_mem_read(struct cpu *c, int sreg, uint32_t off, void *buf, unsigned len
     uint32_t last = lin + len - 1;
     if ((last & PAGE_MASK) != (lin & PAGE_MASK)) {
         lin_read(c, lin, 1);
-        lin_read(c, last, 1);
+        lin_read(c, last & PAGE_MASK, 1); /* CR2 = the first byte on the second page */
     }
     for (unsigned k = 0; k < len;) {
         unsigned n = len - k >= 4 ? 4 : len - k >= 2 ? 2 : 1;
@@ -189,7 +189,7 @@ void fpu_load_env(struct cpu *c, const uint8_t *in, unsigned osize)
     bool real = env_real(c);
     uint16_t cw, sw, tw;
     if (osize == 4) {
-        cw = (uint16_t)get16(in + 0);
+        cw = fpu_cw_load_value(get16(in + 0));
         sw = (uint16_t)get16(in + 4);
         tw = (uint16_t)get16(in + 8);
         if (real) {
@@ -205,7 +205,7 @@ void fpu_load_env(struct cpu *c, const uint8_t *in, unsigned osize)
             f->fds = (uint16_t)get16(in + 24);
         }
     } else {
-        cw = (uint16_t)get16(in + 0);
+        cw = fpu_cw_load_value(get16(in + 0));
         sw = (uint16_t)get16(in + 2);
         tw = (uint16_t)get16(in + 4);
         if (real) {
@@ -216,6 +216,7 @@ void fpu_load_env(struct cpu *c, const uint8_t *in, unsigned osize)
         } else {
             f->fip = get16(in + 6);
             f->fcs = (uint16_t)get16(in + 8);
+            f->fop = 0; /* not part of this format */
             f->fdp = get16(in + 10);
             f->fds = (uint16_t)get16(in + 12);
         }
@@ -223,6 +224,29 @@ void fpu_load_env(struct cpu *c, const uint8_t *in, unsigned osize)
     f->cw = cw;
     f->tag_valid = fpu_abridge_tag(tw); /* the contents decide zero/special/valid */
     fpu_update_sw(c, sw);
+}
+
+void fpu_store_save_area(struct cpu *c, uint8_t *out, unsigned osize)
+{
+    unsigned n = fpu_env_size(c, osize), top = fpu_top(c);
+    fpu_store_env(c, out, osize);
+    for (unsigned k = 0; k < 8; k++) {
+        const struct fpreg *r = &c->fpu.r[(top + k) & 7];
+        memcpy(out + n + 10 * k, &r->mant, 8);
+        put16(out + n + 10 * k + 8, r->sexp);
+    }
+}
+
+void fpu_load_save_area(struct cpu *c, const uint8_t *in, unsigned osize)
+{
+    unsigned n = fpu_env_size(c, osize);
+    fpu_load_env(c, in, osize);
+    unsigned top = fpu_top(c);
+    for (unsigned k = 0; k < 8; k++) {
+        struct fpreg *r = &c->fpu.r[(top + k) & 7];
+        memcpy(&r->mant, in + n + 10 * k, 8);
+        r->sexp = (uint16_t)get16(in + n + 10 * k + 8);
+    }
 }
 
 void fpu_fxsave_image(const struct cpu *c, uint8_t o[160])
@@ -251,7 +275,7 @@ void fpu_fxrstor_image(struct cpu *c, const uint8_t in[160])
     struct x87 *f = &c->fpu;
     uint16_t sw = (uint16_t)get16(in + 2);
     unsigned top = (sw >> 11) & 7;
-    f->cw = (uint16_t)get16(in + 0);
+    f->cw = fpu_cw_load_value(get16(in + 0));
     f->tag_valid = in[4];
     f->fop = (uint16_t)(get16(in + 6) & 0x7FF);
     f->fip = get32(in + 8);

@@ -119,6 +119,15 @@ unsigned fpu_env_size(const struct cpu *c, unsigned osize);
 void fpu_store_env(struct cpu *c, uint8_t *out, unsigned osize);
 void fpu_load_env(struct cpu *c, const uint8_t *in, unsigned osize);
 
+/* The whole save area (environment, then ST(0)..ST(7) as 10-byte values): FNSAVE without
+ * the re-initialisation, and FRSTOR. */
+void fpu_store_save_area(struct cpu *c, uint8_t *out, unsigned osize);
+void fpu_load_save_area(struct cpu *c, const uint8_t *in, unsigned osize);
+
+/* FLDCW: bit 6 reads as 1, bits 7 and 13-15 as 0 (bit 12, the 287's infinity control, is
+ * kept, as real processors keep it). */
+static inline uint16_t fpu_cw_load_value(uint32_t v) { return (uint16_t)((v & 0x1F3Fu) | 0x40u); }
+
 /* The 512-byte FXSAVE image (bytes 0-159: no SSE state) and its inverse. */
 void fpu_fxsave_image(const struct cpu *c, uint8_t out[160]);
 void fpu_fxrstor_image(struct cpu *c, const uint8_t in[160]);

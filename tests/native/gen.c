@@ -25,7 +25,9 @@
  *  - PUSH Sreg: the upper half of a 32-bit push is implementation-specific.
  *  - SGDT/SIDT/SLDT/STR/SMSW, LAR/LSL/VERR/VERW: they expose host descriptor tables (and UMIP
  *    makes the kernel emulate some of them).
- *  - x87, MMX, SSE, FXSAVE: not integer ISA (tested elsewhere).
+ *  - SSE (and so any 66/F2/F3 prefix on an MMX opcode), FISTTP (SSE3), FXSAVE/FXRSTOR (the
+ *    host stores and loads its SSE state there, which a Pentium II does not have: covered by
+ *    tests/unit/test_fpu.c instead).
  *  - INT1/ICEBP and TF: single-step traps would land in the oracle's own code.
  *  - Branches leaving the block (backward, indirect, RET): the oracle only knows the block.
  *  - Encodings that later CPUs reused: 62/C4/C5 with mod = 3 (EVEX/VEX), 8F /1-7 (XOP),
@@ -1785,6 +1787,421 @@ static void g_ud(struct gen *g)
     a_emit(g, &a, GRP_ud);
 }
 
+/* ---- x87 and MMX ---- */
+
+/* An 80-bit value of a random class: the operands that exercise a real x87's corners. */
+static void rand_ext(struct gen *g, uint64_t *mant, uint16_t *sexp)
+{
+    uint64_t m = (uint64_t)r32(g) << 32 | r32(g);
+    uint32_t e;
+    switch (rnd(g, 16)) {
+    case 0: m = 0, e = 0; break;                                    /* zero */
+    case 1: m >>= 1 + rnd(g, 63), e = 0; break;                     /* denormal */
+    case 2: m |= 1ull << 63, e = 0; break;                          /* pseudo-denormal */
+    case 3: /* unnormal, pseudo-zero */
+        m = pct(g, 25) ? 0 : m & ~(1ull << 63);
+        e = 1 + rnd(g, 0x7FFE);
+        break;
+    case 4: m = 1ull << 63, e = 0x7FFF; break;                      /* infinity */
+    case 5: m |= 3ull << 62, e = 0x7FFF; break;                     /* QNaN */
+    case 6: /* SNaN */
+        m = (m & ~(3ull << 62)) | 1ull << 63 | 1ull << rnd(g, 62);
+        e = 0x7FFF;
+        break;
+    case 7: m &= ~(1ull << 63), e = 0x7FFF; break;                  /* pseudo-NaN/-infinity */
+    case 8: *mant = 3ull << 62, *sexp = 0xFFFF; return;             /* the real indefinite */
+    case 9: { /* an integer */
+        uint32_t v = pct(g, 50) ? rnd(g, 100) : r32(g) >> rnd(g, 32);
+        if (!v) {
+            m = 0, e = 0;
+            break;
+        }
+        unsigned p = 31 - (unsigned)__builtin_clz(v);
+        m = (uint64_t)v << (63 - p);
+        e = 0x3FFF + p;
+        break;
+    }
+    case 10: /* near a multiple of pi/4 (trigonometry, FPREM) */
+        m = 0xC90FDAA22168C235ull + (uint64_t)(int64_t)((int)rnd(g, 9) - 4);
+        e = 0x3FFE + rnd(g, 5);
+        break;
+    case 11: m |= 1ull << 63, e = 0x403E + rnd(g, 0x80); break;     /* 2^63 and up */
+    case 12: /* the ends of the exponent range */
+        m |= 1ull << 63;
+        e = pct(g, 50) ? 1 + rnd(g, 80) : 0x7FFE - rnd(g, 80);
+        break;
+    default: /* normal, near 1 */
+        m |= 1ull << 63;
+        if (pct(g, 30))
+            m &= ~0xFFFFFFFFFFull;
+        e = 0x3FFF + rnd(g, 128) - 64;
+        break;
+    }
+    *mant = m;
+    *sexp = (uint16_t)(e | (pct(g, 50) ? 0x8000 : 0));
+}
+
+/* A single (size 4) or double (size 8) real of a random class. */
+static uint64_t rand_real(struct gen *g, unsigned size)
+{
+    unsigned fbits = size == 4 ? 23 : 52;
+    uint64_t emax = size == 4 ? 0xFF : 0x7FF, bias = emax >> 1;
+    uint64_t f = ((uint64_t)r32(g) << 32 | r32(g)) & ((1ull << fbits) - 1), e;
+    switch (rnd(g, 10)) {
+    case 0: f = 0, e = 0; break;
+    case 1: e = 0, f = f ? f >> rnd(g, fbits) : 1; f = f ? f : 1; break;
+    case 2: f = 0, e = emax; break;
+    case 3: f |= 1ull << (fbits - 1), e = emax; break;
+    case 4: f = (f & ~(1ull << (fbits - 1))) | 1, e = emax; break;
+    case 5: e = rnd(g, (uint32_t)emax + 1); break;
+    case 6: f &= ~((1ull << (fbits - 8)) - 1), e = bias + rnd(g, 8); break;
+    case 7: e = pct(g, 50) ? 1 + rnd(g, 4) : emax - 1 - rnd(g, 4); break;
+    default: e = bias - 40 + rnd(g, 80); break;
+    }
+    uint64_t sign = pct(g, 50) ? 1ull << (size * 8 - 1) : 0;
+    return sign | e << fbits | f;
+}
+
+static uint64_t rand_int64(struct gen *g)
+{
+    switch (rnd(g, 4)) {
+    case 0: return (uint64_t)(int64_t)(int32_t)interesting(g, 4);
+    case 1: return 1ull << 63;
+    case 2: return (uint64_t)r32(g) << 32 | r32(g);
+    default: return (uint64_t)(int64_t)((int)rnd(g, 200) - 100);
+    }
+}
+
+/* Packed BCD: 18 digits and a sign byte; now and then a digit that is not one. */
+static void rand_bcd(struct gen *g, uint8_t *out)
+{
+    unsigned ndig = rnd(g, 19);
+    for (unsigned i = 0; i < 9; i++) {
+        unsigned lo = 2 * i < ndig ? rnd(g, 10) : 0, hi = 2 * i + 1 < ndig ? rnd(g, 10) : 0;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (pct(g, 8))
+        out[rnd(g, 9)] |= (uint8_t)(0xA + rnd(g, 6)) << (pct(g, 50) ? 4 : 0);
+    out[9] = pct(g, 50) ? 0x80 : 0;
+    if (pct(g, 5))
+        out[9] |= (uint8_t)rnd(g, 128);
+}
+
+static void patch_bytes(struct gen *g, const struct mem *m, int32_t rel, const uint8_t *v,
+                        unsigned size)
+{
+    struct gen_case *gc = g->gc;
+    if (!m->ea_known || gc->n_patches >= GEN_MAX_PATCHES || size > ORC_MAX_PATCH)
+        return;
+    uint32_t lin = m->lin + (uint32_t)rel;
+    if (!fits_region(lin, 0, size))
+        return;
+    struct gen_patch *p = &gc->patch[gc->n_patches++];
+    p->off = lin - ORC_DATA_BASE;
+    p->len = size;
+    memcpy(p->bytes, v, size);
+}
+
+/* A control word: mostly every exception masked; any precision and rounding. */
+static uint16_t rand_cw(struct gen *g)
+{
+    unsigned masks = pct(g, 60) ? 0x3F : rnd(g, 64);
+    unsigned pc = pct(g, 50) ? 3 : rnd(g, 4);
+    uint16_t cw = (uint16_t)(0x40 | masks | pc << 8 | rnd(g, 4) << 10);
+    if (pct(g, 10))
+        cw |= (uint16_t)(r32(g) & 0xF080); /* reserved bits and IC */
+    return cw;
+}
+
+static void put16le(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void put32le(uint8_t *p, uint32_t v) { put16le(p, v), put16le(p + 2, v >> 16); }
+
+/* The initial x87 state: random CW, TOP, tags, condition codes and registers; exception
+ * flags mostly masked ones, sometimes an unmasked one pending (#MF at the first waiting x87
+ * or MMX instruction). ES/B follow the flags, as FRSTOR makes them. */
+static void gen_fpu_state(struct gen *g, uint8_t *img)
+{
+    memset(img, 0, 108);
+    uint16_t cw = rand_cw(g);
+    uint16_t flags = pct(g, 25) ? (uint16_t)(r32(g) & 0x7F) : 0;
+    if (!pct(g, 10))
+        flags &= (uint16_t)(cw | 0x40);
+    uint16_t sw = (uint16_t)(flags | (r32(g) & 0x4700) | rnd(g, 8) << 11);
+    if (flags & ~cw & 0x3F)
+        sw |= 0x8080;
+    uint16_t tw = 0;
+    for (unsigned i = 0; i < 8; i++)
+        if (pct(g, 35))
+            tw |= (uint16_t)(3u << (2 * i));
+    put32le(img + 0, 0xFFFF0000u | cw);
+    put32le(img + 4, 0xFFFF0000u | sw);
+    put32le(img + 8, 0xFFFF0000u | tw);
+    put32le(img + 12, r32(g));
+    put32le(img + 16, r32(g) & 0x07FFFFFFu);
+    put32le(img + 20, r32(g));
+    put32le(img + 24, 0xFFFF0000u | (r32(g) & 0xFFFF));
+    for (unsigned i = 0; i < 8; i++) {
+        uint64_t m;
+        uint16_t e;
+        rand_ext(g, &m, &e);
+        memcpy(img + 28 + 10 * i, &m, 8);
+        put16le(img + 36 + 10 * i, e);
+    }
+}
+
+/* Memory forms of D8-DF by (opcode - D8h) * 8 + reg: operand kind and size. Control forms
+ * (environment, save area, CW, SW) are generated by g_x87ctl; FISTTP (DB/1, DD/1, DF/1) is
+ * SSE3, which the host has and a Pentium II does not (#UD there): not generated. */
+enum { XK_SKIP, XK_REAL, XK_INT, XK_EXT, XK_BCD, XK_STORE, XK_UD };
+static const struct {
+    uint8_t kind, size;
+} x87_mem[64] = {
+#define R4 {XK_REAL, 4}
+#define R8 {XK_REAL, 8}
+#define I2 {XK_INT, 2}
+#define I4 {XK_INT, 4}
+#define SK {XK_SKIP, 0}
+    R4, R4, R4, R4, R4, R4, R4, R4,
+    R4, {XK_UD, 4}, {XK_STORE, 4}, {XK_STORE, 4}, SK, SK, SK, SK,
+    I4, I4, I4, I4, I4, I4, I4, I4,
+    I4, SK, {XK_STORE, 4}, {XK_STORE, 4}, {XK_UD, 4}, {XK_EXT, 10}, {XK_UD, 4}, {XK_STORE, 10},
+    R8, R8, R8, R8, R8, R8, R8, R8,
+    R8, SK, {XK_STORE, 8}, {XK_STORE, 8}, SK, {XK_UD, 4}, SK, SK,
+    I2, I2, I2, I2, I2, I2, I2, I2,
+    I2, SK, {XK_STORE, 2}, {XK_STORE, 2}, {XK_BCD, 10}, {XK_INT, 8}, {XK_STORE, 10},
+    {XK_STORE, 8},
+#undef R4
+#undef R8
+#undef I2
+#undef I4
+#undef SK
+};
+
+static void g_x87(struct gen *g)
+{
+    struct asmb a;
+    struct eop e;
+    a_init(&a);
+    if (pct(g, 6)) { /* WAIT: takes a pending error like any waiting instruction */
+        a_op(&a, 0x9B);
+        a_emit(g, &a, GRP_x87);
+        return;
+    }
+    a.e = &e;
+    unsigned op = rnd(g, 8);
+    if (pct(g, 55)) {
+        unsigned m = rnd(g, 64);
+        e.mem = false;
+        e.reg = m & 7;
+        a.reg = (int)(m >> 3);
+        if (op == 7 && m == 0x20)
+            wr(g, EAX); /* FNSTSW AX */
+    } else {
+        unsigned reg;
+        do
+            reg = rnd(g, 8);
+        while (x87_mem[op * 8 + reg].kind == XK_SKIP);
+        unsigned kind = x87_mem[op * 8 + reg].kind, size = x87_mem[op * 8 + reg].size;
+        e.mem = true;
+        a.reg = (int)reg;
+        choose_mem(g, &e.m, 0, size, kind == XK_STORE);
+        uint8_t v[16];
+        if (pct(g, 80)) {
+            switch (kind) {
+            case XK_REAL: {
+                uint64_t x = rand_real(g, size);
+                memcpy(v, &x, 8);
+                patch_bytes(g, &e.m, 0, v, size);
+                break;
+            }
+            case XK_INT: {
+                uint64_t x = size == 8 ? rand_int64(g) : interesting(g, size);
+                memcpy(v, &x, 8);
+                patch_bytes(g, &e.m, 0, v, size);
+                break;
+            }
+            case XK_EXT: {
+                uint64_t x;
+                uint16_t ex;
+                rand_ext(g, &x, &ex);
+                memcpy(v, &x, 8);
+                put16le(v + 8, ex);
+                patch_bytes(g, &e.m, 0, v, 10);
+                break;
+            }
+            case XK_BCD:
+                rand_bcd(g, v);
+                patch_bytes(g, &e.m, 0, v, 10);
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    a_op(&a, (uint8_t)(0xD8 + op));
+    a_emit(g, &a, GRP_x87);
+}
+
+/* MOV word [lin], imm16 (flat DS): edits a stored environment or save area in place. */
+static void x87_tweak(struct gen *g, const struct mem *m, uint32_t off, uint16_t v)
+{
+    uint32_t lin = m->lin + off;
+    if (!m->ea_known || !fits_region(lin, 0, 2))
+        return;
+    begin(g, GRP_x87ctl);
+    b(g, 0x66);
+    b(g, 0xC7);
+    b(g, 0x05);
+    bn(g, lin, 4);
+    bn(g, v, 2);
+    end(g);
+}
+
+static void g_x87ctl(struct gen *g)
+{
+    struct asmb a;
+    struct eop e;
+    a_init(&a);
+    a.e = &e;
+    unsigned k = rnd(g, 12);
+    switch (k) {
+    case 0: /* FNSTSW AX */
+        e.mem = false, e.reg = 0, a.reg = 4;
+        a_op(&a, 0xDF);
+        wr(g, EAX);
+        break;
+    case 1: /* FNCLEX, FNINIT; now and then FENI/FDISI/FSETPM */
+        e.mem = false, a.reg = 4;
+        e.reg = pct(g, 90) ? 2 + rnd(g, 2) : (unsigned[]){0, 1, 4}[rnd(g, 3)];
+        a_op(&a, 0xDB);
+        break;
+    case 2: /* FNSTCW / FNSTSW m16 */
+        e.mem = true;
+        choose_mem(g, &e.m, 0, 2, true);
+        a_op(&a, pct(g, 50) ? 0xD9 : 0xDD);
+        a.reg = 7;
+        break;
+    case 3:
+    case 4: { /* FLDCW m16 */
+        e.mem = true;
+        choose_mem(g, &e.m, 0, 2, false);
+        uint8_t v[2];
+        put16le(v, rand_cw(g));
+        patch_bytes(g, &e.m, 0, v, 2);
+        a_op(&a, 0xD9);
+        a.reg = 5;
+        break;
+    }
+    case 5:
+    case 6:
+    case 7:
+    case 8: { /* FNSTENV or FNSAVE, a field or two edited, FLDENV or FRSTOR */
+        bool save = k >= 7, o16 = pct(g, 30);
+        unsigned env = o16 ? 14 : 28, size = env + (save ? 80 : 0), w = o16 ? 2 : 4;
+        e.mem = true;
+        choose_mem(g, &e.m, 0, size, true);
+        if (o16)
+            a_pfx(&a, 0x66);
+        a_op(&a, save ? 0xDD : 0xD9);
+        a.reg = 6;
+        a_emit(g, &a, GRP_x87ctl);
+        unsigned edits = rnd(g, 3);
+        for (unsigned i = 0; i < edits; i++) {
+            unsigned f = rnd(g, save ? 4 : 3);
+            if (f == 0)
+                x87_tweak(g, &e.m, 0, rand_cw(g));
+            else if (f == 1)
+                x87_tweak(g, &e.m, w, (uint16_t)r32(g));
+            else if (f == 2)
+                x87_tweak(g, &e.m, 2 * w, (uint16_t)r32(g));
+            else
+                x87_tweak(g, &e.m, env + 10 * rnd(g, 8) + 2 * rnd(g, 5), (uint16_t)r32(g));
+        }
+        a.opc[0] = save ? 0xDD : 0xD9;
+        a.reg = 4;
+        break;
+    }
+    default: { /* FLDENV / FRSTOR of whatever the memory holds */
+        bool save = k >= 10, o16 = pct(g, 30);
+        unsigned size = (o16 ? 14 : 28) + (save ? 80 : 0);
+        e.mem = true;
+        choose_mem(g, &e.m, 0, size, false);
+        if (o16)
+            a_pfx(&a, 0x66);
+        a_op(&a, save ? 0xDD : 0xD9);
+        a.reg = 4;
+        break;
+    }
+    }
+    a_emit(g, &a, GRP_x87ctl);
+}
+
+/* MMX opcodes of the Pentium II (0F xx), besides the shifts by immediate and EMMS. */
+static const uint8_t mmx_ops[] = {
+    0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6E, 0x6F,
+    0x74, 0x75, 0x76, 0x7E, 0x7F, 0xD1, 0xD2, 0xD3, 0xD5, 0xD8, 0xD9, 0xDB, 0xDC, 0xDD,
+    0xDF, 0xE1, 0xE2, 0xE5, 0xE8, 0xE9, 0xEB, 0xEC, 0xED, 0xEF, 0xF1, 0xF2, 0xF3, 0xF5,
+    0xF8, 0xF9, 0xFA, 0xFC, 0xFD, 0xFE,
+};
+
+static uint64_t rand_q(struct gen *g)
+{
+    if (pct(g, 25))
+        return rnd(g, 80); /* shift counts */
+    uint64_t v = 0;
+    for (unsigned k = 0; k < 4; k++)
+        v |= (uint64_t)interesting(g, 2) << (16 * k);
+    return pct(g, 50) ? v : (uint64_t)r32(g) << 32 | r32(g);
+}
+
+/* MMX without 66/F2/F3 prefixes: later processors read those as SSE forms. */
+static void g_mmx(struct gen *g)
+{
+    struct asmb a;
+    struct eop e;
+    a_init(&a);
+    a_op(&a, 0x0F);
+    unsigned p = rnd(g, 100);
+    if (p < 4) {
+        a_op(&a, 0x77); /* EMMS */
+        a_emit(g, &a, GRP_mmx);
+        return;
+    }
+    a.e = &e;
+    if (p < 18) { /* PSRLx/PSRAx/PSLLx mm, imm8 */
+        unsigned o = rnd(g, 3);
+        a_op(&a, (uint8_t)(0x71 + o));
+        e.mem = false;
+        e.reg = rnd(g, 8);
+        a.reg = (int)(o == 2 ? (unsigned[]){2, 6}[rnd(g, 2)] : (unsigned[]){2, 4, 6}[rnd(g, 3)]);
+        a.imm_size = 1;
+        a.imm = pct(g, 70) ? rnd(g, 70) : rnd(g, 256);
+        a_emit(g, &a, GRP_mmx);
+        return;
+    }
+    uint8_t op = mmx_ops[rnd(g, sizeof(mmx_ops))];
+    a_op(&a, op);
+    a.reg = (int)rnd(g, 8);
+    bool movd = op == 0x6E || op == 0x7E, store = op == 0x7E || op == 0x7F;
+    unsigned size = movd ? 4 : 8;
+    e.mem = pct(g, 40);
+    if (e.mem) {
+        choose_mem(g, &e.m, 0, size, store);
+        if (!store && pct(g, 70)) {
+            uint64_t v = rand_q(g);
+            uint8_t bytes[8];
+            memcpy(bytes, &v, 8);
+            patch_bytes(g, &e.m, 0, bytes, size);
+        }
+    } else if (op == 0x7E) {
+        e.reg = pick_reg(g, 4, true);
+        wr(g, e.reg);
+    } else {
+        e.reg = rnd(g, 8);
+    }
+    a_emit(g, &a, GRP_mmx);
+}
+
 /* ---- cases ---- */
 typedef void (*group_fn)(struct gen *g);
 
@@ -1822,7 +2239,14 @@ static const struct {
     [GRP_trap] = {g_trap, 1, false},
     [GRP_priv] = {g_priv, 2, false},
     [GRP_ud] = {g_ud, 1, false},
+    [GRP_x87] = {g_x87, 10, false},
+    [GRP_x87ctl] = {g_x87ctl, 3, false},
+    [GRP_mmx] = {g_mmx, 5, false},
 };
+
+static uint64_t only_groups;
+
+void gen_only_groups(uint64_t mask) { only_groups = mask; }
 
 static uint32_t initial_reg(struct gen *g)
 {
@@ -1879,6 +2303,7 @@ void gen_case(struct gen_case *gc, uint64_t seed, uint64_t index)
     if (pct(&g, 20))
         fl |= FL_ID;
     gc->eflags = fl;
+    gen_fpu_state(&g, gc->fpu);
 
     unsigned target = 1 + rnd(&g, 8);
     unsigned units = 0;
@@ -1888,14 +2313,16 @@ void gen_case(struct gen_case *gc, uint64_t seed, uint64_t index)
         g.locked = 0;
         g.unit_written = 0;
         g.new_window = 0;
-        unsigned total = 0;
-        for (unsigned k = 0; k < GRP_COUNT; k++)
-            total += groups[k].weight;
+        unsigned total = 0, weight[GRP_COUNT];
+        for (unsigned k = 0; k < GRP_COUNT; k++) {
+            weight[k] = !only_groups || ((only_groups >> k) & 1) ? groups[k].weight : 0;
+            total += weight[k];
+        }
         unsigned grp;
         for (;;) {
             unsigned pick = rnd(&g, total);
-            for (grp = 0; pick >= groups[grp].weight; grp++)
-                pick -= groups[grp].weight;
+            for (grp = 0; pick >= weight[grp]; grp++)
+                pick -= weight[grp];
             if (!(g.window && groups[grp].moves_esp))
                 break;
         }

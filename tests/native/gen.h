@@ -10,7 +10,8 @@
 #define GROUPS(X) \
     X(alu) X(unary) X(muldiv) X(shift) X(shxd) X(bitop) X(bsf_bsr) X(bswap) X(setcc) X(cmov) \
     X(xchg) X(cmpxchg) X(mov) X(movx) X(lea) X(stack) X(enter_leave) X(flags) X(cbw_cwd) \
-    X(string) X(xlat) X(bound) X(arpl) X(bcd) X(branch) X(nop) X(trap) X(priv) X(ud)
+    X(string) X(xlat) X(bound) X(arpl) X(bcd) X(branch) X(nop) X(trap) X(priv) X(ud) \
+    X(x87) X(x87ctl) X(mmx)
 
 enum gen_group {
 #define GROUP_ENUM(name) GRP_##name,
@@ -46,7 +47,11 @@ struct gen_case {
     unsigned n_insns;
     struct gen_patch patch[GEN_MAX_PATCHES];
     unsigned n_patches;
+    uint8_t fpu[108]; /* initial x87/MMX state: FSAVE image, 32-bit protected format */
 };
+
+/* Restrict generation to the groups whose bits are set (0: all, by their weights). */
+void gen_only_groups(uint64_t mask);
 
 /* Case `index` of the run seeded with `seed`: a pure function of both, so any case can be
  * regenerated alone. */

@@ -18,8 +18,11 @@
  *    and jumps to the instruction. oracle_exit stores the GPRs with absolute-address moves
  *    before anything can change the flags, switches to the host stack, and only then PUSHFs.
  *  - Faults arrive as SIGFPE/SIGILL/SIGSEGV/SIGBUS/SIGTRAP on an alternate signal stack. The
- *    handler reads the vector (REG_TRAPNO), error code, CR2 and the registers from the
- *    ucontext (EIP = the faulting instruction for faults) and siglongjmps back.
+ *    handler reads the vector (REG_TRAPNO), error code, CR2, the registers and the x87 state
+ *    from the ucontext (EIP = the faulting instruction for faults) and siglongjmps back.
+ *  - The x87/MMX state goes with the GPRs: FRSTOR before each instruction, FNSAVE right after
+ *    it (both non-waiting, so an unmasked error the instruction leaves pending raises #MF at
+ *    the next waiting x87 instruction, as it would in the guest).
  *  - After every instruction the data region is compared with a shadow copy; the changed bytes
  *    are reported and the shadow updated. Pages touched by a case are restored from the
  *    pattern before the next case. */
@@ -52,6 +55,8 @@ __attribute__((used)) uint32_t g_in[8], g_in_eflags, g_in_es, g_entry;
 __attribute__((used)) uint32_t g_out[8], g_out_eflags;
 __attribute__((used)) uint32_t g_host_esp;
 __attribute__((used)) volatile uint32_t g_in_guest;
+/* x87/MMX state: FRSTOR'd just before the guest instruction, FNSAVE'd right after it. */
+__attribute__((used, aligned(16))) uint8_t g_fpu_in[108], g_fpu_out[108];
 
 void oracle_enter(void);
 void oracle_exit(void);
@@ -69,6 +74,7 @@ __asm__(
     "    movl g_in_es, %eax\n"
     "    movw %ax, %es\n"
     "    movl $1, g_in_guest\n"
+    "    frstor g_fpu_in\n" /* nothing waits before the guest instruction */
     "    pushl g_in_eflags\n" /* still on the host stack */
     "    popfl\n"
     "    movl g_in+0, %eax\n"
@@ -92,6 +98,7 @@ __asm__(
     "    movl %ebp, g_out+20\n"
     "    movl %esi, g_out+24\n"
     "    movl %edi, g_out+28\n"
+    "    fnsave g_fpu_out\n" /* non-waiting: a pending x87 error stays in the image */
     "    movl g_host_esp, %esp\n"
     "    pushfl\n" /* only now, on the host stack */
     "    popl g_out_eflags\n"
@@ -113,6 +120,7 @@ static struct {
     uint32_t regs[8];
     uint32_t eflags, eip, trapno, err, cr2;
     int sig;
+    uint8_t fpu[108];
 } g_fault;
 static volatile int g_timed_out;
 
@@ -153,6 +161,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
     g_fault.err = (uint32_t)gr[REG_ERR];
     g_fault.cr2 = (uint32_t)uc->uc_mcontext.cr2;
     g_fault.sig = sig;
+    /* The x87 state at the fault, as the kernel saved it for the handler (FSAVE layout). */
+    if (uc->uc_mcontext.fpregs)
+        memcpy(g_fault.fpu, uc->uc_mcontext.fpregs, sizeof(g_fault.fpu));
+    else
+        memset(g_fault.fpu, 0, sizeof(g_fault.fpu));
     g_in_guest = 0;
     siglongjmp(g_jb, 1);
 }
@@ -359,6 +372,7 @@ static const uint8_t *run_case(const uint8_t *p, const uint8_t *end)
 
     uint32_t regs[8], eflags = cs.eflags, eip = 0;
     memcpy(regs, cs.regs, sizeof(regs));
+    memcpy(g_fpu_in, cs.fpu, sizeof(g_fpu_in));
     g_in_es = (cs.flags & ORC_CASE_ES_LDT) ? ORC_LDT_SEL : ORC_FLAT_DS;
 
     for (uint32_t guard = 0; guard < ORC_MAX_INSNS; guard++) {
@@ -386,10 +400,12 @@ static const uint8_t *run_case(const uint8_t *p, const uint8_t *end)
         st.vector = -1;
         if (enter_guest() == 0) {
             memcpy(st.regs, g_out, sizeof(st.regs));
+            memcpy(st.fpu, g_fpu_out, sizeof(st.fpu));
             st.eflags = g_out_eflags;
             st.eip = in->off + in->len;
         } else {
             memcpy(st.regs, g_fault.regs, sizeof(st.regs));
+            memcpy(st.fpu, g_fault.fpu, sizeof(st.fpu));
             st.eflags = g_fault.eflags & ~0x10000u; /* RF in a fault frame is not guest state */
             uint32_t feip = g_fault.eip;
             if (g_timed_out) {
@@ -412,6 +428,7 @@ static const uint8_t *run_case(const uint8_t *p, const uint8_t *end)
         memset(at, 0xCC, in->len + 5u);
 
         memcpy(regs, st.regs, sizeof(regs));
+        memcpy(g_fpu_in, st.fpu, sizeof(g_fpu_in));
         eflags = st.eflags;
         eip = st.eip;
         size_t st_at = g_out_len;

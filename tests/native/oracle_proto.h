@@ -13,7 +13,8 @@
  * and kind of each instruction). The oracle runs the sequence one instruction at a time, always
  * from its own state after the previous instruction, and reports the state after every
  * instruction: registers, EFLAGS, EIP relative to the code base, the exception raised if any,
- * and the bytes of the data region the instruction changed. */
+ * the x87/MMX state (an FSAVE image), and the bytes of the data region the instruction
+ * changed. */
 #ifndef BT86_ORACLE_PROTO_H
 #define BT86_ORACLE_PROTO_H
 
@@ -59,6 +60,8 @@ struct orc_case {
     uint32_t n_insns;
     uint32_t n_patches;
     uint32_t pad;
+    uint8_t fpu[108]; /* x87/MMX state loaded before the first instruction: FSAVE image,
+                       * 32-bit protected-mode format */
     /* followed by n_insns x struct orc_insn, code bytes padded to 4, then n_patches x
      * (struct orc_patch + bytes padded to 4) */
 };
@@ -97,14 +100,15 @@ struct orc_step {
     uint32_t cr2;     /* fault address for #PF */
     uint32_t pad;
     uint32_t n_diffs; /* followed by n_diffs x (struct orc_patch + bytes padded to 4) */
+    uint8_t fpu[108]; /* x87/MMX state after it (at the fault for an exception), FSAVE image */
 };
 
 _Static_assert(sizeof(struct orc_msg) == 16, "orc_msg layout");
-_Static_assert(sizeof(struct orc_case) == 56, "orc_case layout");
+_Static_assert(sizeof(struct orc_case) == 164, "orc_case layout");
 _Static_assert(sizeof(struct orc_insn) == 4, "orc_insn layout");
 _Static_assert(sizeof(struct orc_patch) == 8, "orc_patch layout");
 _Static_assert(sizeof(struct orc_case_res) == 8, "orc_case_res layout");
-_Static_assert(sizeof(struct orc_step) == 64, "orc_step layout");
+_Static_assert(sizeof(struct orc_step) == 172, "orc_step layout");
 
 static inline uint32_t orc_pad4(uint32_t n) { return (n + 3u) & ~3u; }
 
