@@ -447,7 +447,7 @@ static const char *fpu_differs(const uint8_t *a, const uint8_t *n, bool fault)
              {8, 0xFFFF, "x87 tag word differs"}, {12, ~0u, "x87 FIP differs"},
              {16, 0x07FFFFFF, "x87 FCS/FOP differs"}, {20, ~0u, "x87 FDP differs"},
              {24, 0xFFFF, "x87 FDS differs"}};
-    /* At an exception the native state comes from the kernel's signal frame, where the
+    /* When a step ends in a signal the native state comes from the kernel's frame, where the
      * instruction and data pointers are not the processor's (a 64-bit kernel saves them in
      * the 64-bit layout and fills FCS/FDS from the user registers, FOP with 0; this AMD host
      * saves FIP/FDP only with an error pending): only CW, SW, tags and registers count. */
@@ -691,6 +691,7 @@ static const uint8_t *check_case(struct run *r, uint64_t case_no, const struct g
                 interp_step(r, &in, false, &ist);
         }
         bool mem_differs = memcmp(r->vm.mem.ram + ORC_DATA_BASE, r->native_mem, ORC_DATA_SIZE) != 0;
+        const bool ptrs_unreliable = st.flags & ORC_STEP_FPU_PTRS_UNRELIABLE;
         if (!what) {
             if (ist.vector != native.vector)
                 what = "exception differs";
@@ -713,7 +714,7 @@ static const uint8_t *check_case(struct run *r, uint64_t case_no, const struct g
                 what = "CR2 differs";
             else if (mem_differs)
                 what = "memory differs";
-            else if ((what = fpu_differs(ist.fpu, native.fpu, native.vector != -1)) &&
+            else if ((what = fpu_differs(ist.fpu, native.fpu, ptrs_unreliable)) &&
                      fpu_pointers_lost(ist.fpu, native.fpu)) {
                 /* The host kernel lost FIP/FDP/FOP across a context switch (this AMD host
                  * does not keep them through XSAVE/XRSTOR without a pending error): take the
@@ -769,6 +770,12 @@ static const uint8_t *check_case(struct run *r, uint64_t case_no, const struct g
                        mem_differs);
             }
             continue;
+        }
+        /* The step ended in a signal (a fault, or a branch reaching the INT3 filler): from
+         * here on the oracle runs with the kernel's x87 pointers, so take them too. */
+        if (ptrs_unreliable && memcmp(ist.fpu + 12, native.fpu + 12, 16) != 0) {
+            memcpy(ist.fpu + 12, native.fpu + 12, 16);
+            fpu_load_save_area(c, ist.fpu, 4);
         }
         /* Undefined flags: continue from the native values so both sides consume the same. */
         if ((ist.eflags ^ native.eflags) & undef) {

@@ -406,6 +406,7 @@ static const uint8_t *run_case(const uint8_t *p, const uint8_t *end)
         } else {
             memcpy(st.regs, g_fault.regs, sizeof(st.regs));
             memcpy(st.fpu, g_fault.fpu, sizeof(st.fpu));
+            st.flags = ORC_STEP_FPU_PTRS_UNRELIABLE;
             st.eflags = g_fault.eflags & ~0x10000u; /* RF in a fault frame is not guest state */
             uint32_t feip = g_fault.eip;
             if (g_timed_out) {

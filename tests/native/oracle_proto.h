@@ -98,10 +98,14 @@ struct orc_step {
     int32_t vector;   /* -1: no exception */
     uint32_t err;     /* error code (REG_ERR) */
     uint32_t cr2;     /* fault address for #PF */
-    uint32_t pad;
+    uint32_t flags;   /* ORC_STEP_* */
     uint32_t n_diffs; /* followed by n_diffs x (struct orc_patch + bytes padded to 4) */
     uint8_t fpu[108]; /* x87/MMX state after it (at the fault for an exception), FSAVE image */
 };
+
+/* orc_step.flags: the step ended in a signal, so the x87 state is the kernel's copy, whose
+ * FIP/FCS/FOP/FDP/FDS are not the processor's. */
+#define ORC_STEP_FPU_PTRS_UNRELIABLE 1u
 
 _Static_assert(sizeof(struct orc_msg) == 16, "orc_msg layout");
 _Static_assert(sizeof(struct orc_case) == 164, "orc_case layout");
