@@ -395,10 +395,10 @@ static struct exclusion exclusions[EX_COUNT] = {
         "shift group /6 (undocumented alias) shifts as SHL/SAL on both", keep_sal6, 0},
     [EXK_TEST1] = {"alias-test-/1", EX_KEEP, "F6, F7 /1",
         "group 3 /1 (undocumented alias) is TEST on both", keep_test1, 0},
-    [EXK_ESC] = {"esc-x87-absent", EX_SKIP, "D8-DF (the corpus has D8)",
-        "bt86 has no x87 unit yet (it comes with the Linux work, issue 5) and raises #NM as with "
-        "CR0.EM; once it exists these run as KEEP: the 286 without a 287 and an i686 both leave "
-        "integer registers, FLAGS and memory alone for D8 forms (#GP for a word at FFFFh)",
+    [EXK_ESC] = {"esc-x87-absent", EX_KEEP, "D8-DF (the corpus has D8)",
+        "the 286 the corpus was captured on has no 287; bt86 has an x87: D8 forms compute on "
+        "the x87 (from its reset state, every exception pending only) and leave integer "
+        "registers, FLAGS and memory alone on both",
         keep_esc, 0},
     [EXK_WAIT] = {"wait", EX_KEEP, "9B",
         "WAIT with no coprocessor error pending does nothing on both", keep_wait, 0},
