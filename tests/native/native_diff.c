@@ -459,18 +459,24 @@ static const char *fpu_differs(const uint8_t *a, const uint8_t *n, bool fault)
     return NULL;
 }
 
-/* Differences only in the pointers (FIP, FCS:FOP, FDP, FDS), where the native ones that
- * differ are all zero. */
+/* Differences only in the pointers (FIP, FCS, FOP, FDP, FDS), each native one that differs
+ * being zero: a context switch of the oracle between its FRSTOR and FNSAVE went through the
+ * kernel's 64-bit XSAVE/XRSTOR, which has no FCS/FDS (they come back as 0), and this AMD host
+ * drops FIP/FDP/FOP there too unless an error is pending. */
 static bool fpu_pointers_lost(const uint8_t *a, const uint8_t *n)
 {
     if (memcmp(a, n, 12) != 0 || memcmp(a + 28, n + 28, 80) != 0)
         return false;
+    static const struct {
+        unsigned off, shift;
+        uint32_t mask;
+    } f[] = {{12, 0, ~0u}, {16, 0, 0xFFFF}, {16, 16, 0x7FF}, {20, 0, ~0u}, {24, 0, 0xFFFF}};
     bool any = false;
-    for (unsigned off = 12; off < 28; off += 4) {
-        uint32_t m = off == 16 ? 0x07FFFFFF : off == 24 ? 0xFFFF : ~0u;
-        uint32_t x = rd32le(a + off) & m, y = rd32le(n + off) & m;
+    for (unsigned k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+        uint32_t x = (rd32le(a + f[k].off) >> f[k].shift) & f[k].mask;
+        uint32_t y = (rd32le(n + f[k].off) >> f[k].shift) & f[k].mask;
         if (x != y) {
-            if (y != 0 && !(off == 16 && (y & 0xFFFF) == (x & 0xFFFF) && !(y >> 16)))
+            if (y != 0)
                 return false;
             any = true;
         }
@@ -716,9 +722,8 @@ static const uint8_t *check_case(struct run *r, uint64_t case_no, const struct g
                 what = "memory differs";
             else if ((what = fpu_differs(ist.fpu, native.fpu, ptrs_unreliable)) &&
                      fpu_pointers_lost(ist.fpu, native.fpu)) {
-                /* The host kernel lost FIP/FDP/FOP across a context switch (this AMD host
-                 * does not keep them through XSAVE/XRSTOR without a pending error): take the
-                 * host's zeros and go on. */
+                /* The host kernel lost pointers across a context switch (see
+                 * fpu_pointers_lost): take the host's zeros and go on. */
                 what = NULL;
                 memcpy(ist.fpu + 12, native.fpu + 12, 16);
                 fpu_load_save_area(c, ist.fpu, 4);
