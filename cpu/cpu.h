@@ -125,18 +125,6 @@ struct cpu_bus {
 };
 
 struct icache;
-struct cpu;
-struct iblock;
-
-/* A block engine that runs formed blocks instead of the interpreter's loop (the translator).
- * `translate` returns host code for the block starting at `eip`, or NULL to keep interpreting
- * it; code is valid while *gen equals the generation recorded with it. */
-typedef void (*cpu_host_block)(struct cpu *c);
-struct cpu_block_engine {
-    void *ctx;
-    const uint32_t *gen;
-    cpu_host_block (*translate)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);
-};
 
 /* x87 register: 64-bit significand (explicit integer bit) and sign+exponent. MMX register i is
  * the significand of physical register i. */
@@ -159,6 +147,21 @@ struct x87 {
     uint16_t fcs, fds;
     uint16_t pad1;
     uint32_t fip, fdp;
+};
+
+struct cpu;
+struct iblock;
+
+/* A block engine that runs formed blocks instead of the interpreter's loop (the translator).
+ * `translate` returns host code for the block starting at `eip`, or NULL to keep interpreting
+ * it; code is valid while *gen equals the generation recorded with it. */
+typedef void (*cpu_host_block)(struct cpu *c);
+struct cpu_block_engine {
+    void *ctx;
+    const uint32_t *gen;
+    cpu_host_block (*translate)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);
+    /* Optional: run the block itself (compare mode); false lets the interpreter run it. */
+    bool (*run)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);
 };
 
 struct cpu {

@@ -67,6 +67,9 @@ struct icache {
     uint64_t hits, misses;
 };
 
+/* Whether an operation may sit before the end of a block (cpu/interp.c says which and why). */
+bool op_continues_block(unsigned op);
+
 struct icache *icache_create(struct memmap *mem);
 void icache_destroy(struct icache *ic);
 void icache_flush(struct icache *ic);

@@ -108,7 +108,7 @@ static inline const struct insn *fetch_decode(struct cpu *c, uint32_t eip,
  * relies on (CS, mode, CPL, TF/RF/IF, interrupt shadows, HLT, the TLB epoch, breakpoints) and
  * do no port I/O. Any other operation is the last of its block, so the run loop looks at
  * events and TF again before the next instruction. */
-static bool op_continues_block(unsigned op)
+bool op_continues_block(unsigned op)
 {
     switch (op) {
     case OP_ADD: case OP_OR: case OP_ADC: case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR:
@@ -204,6 +204,8 @@ static bool run_translated(struct cpu *c, struct iblock *b, uint32_t eip)
     if (c->events != 0)
         return false;
     struct cpu_block_engine *en = c->engine;
+    if (en->run)
+        return en->run(en->ctx, c, b, eip);
     if (b->host_gen != *en->gen || b->host_eip != eip) {
         if (++b->runs < TRANSLATE_AFTER_RUNS)
             return false;

@@ -47,7 +47,9 @@ static uint32_t translate(struct cpu *c, uint32_t lin, unsigned kind, unsigned p
         e->addend = (uintptr_t)pm->host_read - page;
         e->tag[TLB_READ] = page;
         e->tag[TLB_EXEC] = page;
-        if (pm->host_write && writable && dirty && !memmap_is_code(c->mem, ppage)) {
+        /* Compare mode journals every store: no write mappings then (mmu/journal.h). */
+        if (pm->host_write && writable && dirty && !memmap_is_code(c->mem, ppage) &&
+            !c->mem->journal) {
             e->tag[TLB_WRITE] = page;
             tlb_note_write_mapping(&c->tlb, ppage);
         }

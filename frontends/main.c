@@ -13,7 +13,8 @@
 #define BT86_VERSION "0.1"
 
 /* Exit statuses */
-enum { EXIT_HALTED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_GUEST_RESET = 3, EXIT_LIMIT = 4 };
+enum { EXIT_HALTED = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_GUEST_RESET = 3, EXIT_LIMIT = 4,
+       EXIT_DIVERGED = 5 };
 
 static void usage(FILE *f)
 {
@@ -65,10 +66,12 @@ static void usage(FILE *f)
             "                        (reproducible); realtime also keeps it from running ahead\n"
             "                        of host time, sleeping while the guest idles. Default:\n"
             "                        realtime with a window, virtual without\n"
-            "  --engine=interp|translator\n"
-            "                        execution engine: the interpreter, or the binary\n"
-            "                        translator (hot blocks run as host code). Default: interp,\n"
-            "                        or the BT86_ENGINE environment variable\n"
+            "  --engine=interp|translator|compare\n"
+            "                        execution engine: the interpreter, the binary translator\n"
+            "                        (hot blocks run as host code), or both in lockstep,\n"
+            "                        stopping at the first divergence with a report (exit\n"
+            "                        status 5). Default: interp, or the BT86_ENGINE environment\n"
+            "                        variable\n"
             "  --max-insns N         stop after N guest instructions (exit status 4)\n"
             "  -h, --help            this text\n"
             "  --version             version\n"
@@ -247,8 +250,10 @@ static int parse_engine(const char *name, enum machine_engine *out)
         *out = ENGINE_INTERP;
     else if (!strcmp(name, "translator"))
         *out = ENGINE_TRANSLATOR;
+    else if (!strcmp(name, "compare"))
+        *out = ENGINE_COMPARE;
     else {
-        fprintf(stderr, "bt86: unknown engine '%s' (interp or translator)\n", name);
+        fprintf(stderr, "bt86: unknown engine '%s' (interp, translator or compare)\n", name);
         return -1;
     }
     return 0;
@@ -544,6 +549,16 @@ int main(int argc, char **argv)
     case MACHINE_STOPPED: status = EXIT_GUEST_RESET; break;
     case MACHINE_LIMIT: status = EXIT_LIMIT; break;
     case MACHINE_EXIT: status = m.exit_status; break;
+    }
+    if (m.compare) {
+        uint64_t compared, skipped;
+        translator_compare_counts(m.compare, &compared, &skipped);
+        if (translator_compare_diverged(m.compare))
+            status = EXIT_DIVERGED;
+        if (verbose || translator_compare_diverged(m.compare))
+            fprintf(stderr, "bt86: compare: %llu blocks compared, %llu left to the interpreter%s\n",
+                    (unsigned long long)compared, (unsigned long long)skipped,
+                    translator_compare_diverged(m.compare) ? "; stopped at a divergence" : "");
     }
     if (m.pc && print_screen_at_exit)
         print_screen(&m, stdout);

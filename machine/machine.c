@@ -142,15 +142,22 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
         memmap_destroy(&m->mem);
         return -1;
     }
-    if (cfg->engine == ENGINE_TRANSLATOR) {
+    if (cfg->engine != ENGINE_INTERP) {
         m->translator = translator_create(0);
-        if (!m->translator) {
-            snprintf(err, errlen, "cannot create the translator's code cache: %s", strerror(errno));
+        if (m->translator && cfg->engine == ENGINE_COMPARE)
+            m->compare = translator_compare_create(m->translator, stderr);
+        if (!m->translator || (cfg->engine == ENGINE_COMPARE && !m->compare)) {
+            snprintf(err, errlen, "cannot create the translator: %s", strerror(errno));
+            translator_destroy(m->translator);
+            m->translator = NULL;
             cpu_destroy(&m->cpu);
             memmap_destroy(&m->mem);
             return -1;
         }
-        translator_attach(m->translator, &m->cpu);
+        if (m->compare)
+            translator_compare_attach(m->compare, &m->cpu);
+        else
+            translator_attach(m->translator, &m->cpu);
     }
     ioport_init(&m->io);
     m->cpu.bus.opaque = &m->io;
@@ -197,8 +204,11 @@ void machine_destroy(struct machine *m)
 {
     pc_destroy(m);
     cpu_destroy(&m->cpu);
+    translator_compare_destroy(m->compare);
     translator_destroy(m->translator);
+    m->compare = NULL;
     m->translator = NULL;
+    m->mem.journal = NULL;
     memmap_destroy(&m->mem);
     free(m->kernel);
     free(m->kernel_cmdline);

@@ -38,6 +38,7 @@ enum machine_board {
 enum machine_engine {
     ENGINE_INTERP,     /* the interpreter alone */
     ENGINE_TRANSLATOR, /* hot blocks translated to host code (translator/) */
+    ENGINE_COMPARE,    /* both in lockstep, stopping at the first divergence */
 };
 
 /* Headless test steps on the PC's VGA text screen, run in order. */
@@ -100,6 +101,7 @@ struct machine {
 
     struct pc *pc;           /* NULL on the bare board */
     struct translator *translator; /* NULL with the interpreter engine */
+    struct translator_compare *compare; /* compare engine only */
     bool reset_requested;    /* a chipset or keyboard-controller reset is due */
     bool reset_hard;         /* ... of the whole board, not only the CPU (INIT) */
     const char *reset_why;   /* what asked for it, for the log */

@@ -1,5 +1,7 @@
 #include "mmu/memmap.h"
 
+#include "mmu/journal.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,8 @@ uint32_t memmap_read(struct memmap *m, uint32_t phys, unsigned size)
     if (p->host_read)
         return load_le(p->host_read + (phys & ~PAGE_MASK), size);
     if (p->mmio_read) {
+        if (m->journal && m->journal->recording)
+            mem_journal_abort(m->journal);
         const struct mmio_region *r = &m->mmio[p->mmio_read];
         return r->ops->read(r->opaque, phys - r->base, size);
     }
@@ -192,9 +196,13 @@ void memmap_write(struct memmap *m, uint32_t phys, uint32_t value, unsigned size
 {
     const struct page_map *p = &m->pages[phys >> PAGE_SHIFT];
     if (p->host_write) {
+        if (m->journal && m->journal->recording)
+            mem_journal_log(m->journal, m, phys, size);
         memmap_note_write(m, phys, size);
         store_le(p->host_write + (phys & ~PAGE_MASK), value, size);
     } else if (p->mmio_write) {
+        if (m->journal && m->journal->recording)
+            mem_journal_abort(m->journal);
         const struct mmio_region *r = &m->mmio[p->mmio_write];
         r->ops->write(r->opaque, phys - r->base, value, size);
     }

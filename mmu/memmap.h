@@ -37,6 +37,8 @@ struct mmio_region {
     void *opaque;
 };
 
+struct mem_journal;
+
 struct memmap {
     uint8_t *ram;
     uint64_t ram_size;
@@ -53,6 +55,7 @@ struct memmap {
      * guest-physical addresses (the CPU's TLB) must drop them. */
     void (*map_changed)(void *opaque);
     void *map_changed_opaque;
+    struct mem_journal *journal;     /* compare mode (mmu/journal.h), else NULL */
 };
 
 /* Creates guest RAM of ram_size bytes at physical 0 (below 4 GiB, no hole handling yet beyond

@@ -1,5 +1,7 @@
 #include "mmu/paging.h"
 
+#include "mmu/journal.h"
+
 #include <string.h>
 
 /* Page-table entries live in guest RAM; reading them through the map keeps MMIO and unassigned
@@ -8,8 +10,18 @@ static uint32_t read_entry(struct memmap *m, uint32_t phys) { return memmap_read
 
 static void set_bits(struct memmap *m, uint32_t phys, uint32_t entry, uint32_t bits)
 {
-    if ((entry & bits) != bits)
-        memmap_write(m, phys, entry | bits, 4);
+    if ((entry & bits) == bits)
+        return;
+    /* Compare mode keeps A/D updates out of the journal: the reference run's walk leaves its
+     * translation in the TLB, so the run compared with it would not walk again, and setting
+     * the bits twice gives the same memory anyway. */
+    bool *rec = m->journal ? &m->journal->recording : NULL;
+    bool was = rec && *rec;
+    if (was)
+        *rec = false;
+    memmap_write(m, phys, entry | bits, 4);
+    if (was)
+        *rec = true;
 }
 
 bool paging_walk(struct memmap *m, const struct paging_ctl *ctl, uint32_t lin, bool write,

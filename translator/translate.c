@@ -163,20 +163,11 @@ static void gen_call_handler(struct x64buf *b, const struct iblock_insn *bi, uin
 
 #define MAX_EXITS (IBLOCK_MAX_INSNS * 3)
 
-static cpu_host_block translate(void *ctx, struct cpu *c, struct iblock *blk, uint32_t eip)
+size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint32_t eip,
+                             uint8_t *w, size_t cap, unsigned *inlined_out)
 {
-    struct translator *t = ctx;
-    const size_t need = MAX_HOST_FIXED + (size_t)blk->n * MAX_HOST_PER_INSN;
-    uint8_t *w = codecache_reserve(&t->cc, need);
-    if (!w) {
-        codecache_flush(&t->cc);
-        t->st.flushes++;
-        w = codecache_reserve(&t->cc, need);
-        if (!w)
-            return NULL;
-    }
     struct x64buf b;
-    x64_init(&b, w, need);
+    x64_init(&b, w, cap);
     size_t exits[MAX_EXITS];
     unsigned nexits = 0;
     const uint32_t *pgen = &c->icache->page_gen[blk->ppage];
@@ -218,13 +209,43 @@ static cpu_host_block translate(void *ctx, struct cpu *c, struct iblock *blk, ui
         x64_patch_here(&b, exits[k]);
     x64_pop(&b, X_RBX);
     x64_ret(&b);
-    if (!x64_ok(&b))
+    if (inlined_out)
+        *inlined_out = inlined;
+    return x64_ok(&b) ? x64_used(&b) : 0;
+}
+
+size_t translator_block_bound(const struct iblock *blk)
+{
+    return MAX_HOST_FIXED + (size_t)blk->n * MAX_HOST_PER_INSN;
+}
+
+static cpu_host_block translate(void *ctx, struct cpu *c, struct iblock *blk, uint32_t eip)
+{
+    struct translator *t = ctx;
+    const size_t need = translator_block_bound(blk);
+    uint8_t *w = codecache_reserve(&t->cc, need);
+    if (!w) {
+        codecache_flush(&t->cc);
+        t->st.flushes++;
+        w = codecache_reserve(&t->cc, need);
+        if (!w)
+            return NULL;
+    }
+    unsigned inlined;
+    size_t used = translator_emit_block(c, blk, eip, w, need, &inlined);
+    if (!used)
         return NULL; /* cannot happen with the bound above; interpret rather than guess */
     t->st.blocks++;
     t->st.guest_insns += blk->n;
     t->st.inline_insns += inlined;
-    t->st.host_bytes += x64_used(&b);
-    return (cpu_host_block)codecache_commit(&t->cc, x64_used(&b));
+    t->st.host_bytes += used;
+    return (cpu_host_block)codecache_commit(&t->cc, used);
+}
+
+cpu_host_block translator_translate(struct translator *t, struct cpu *c, struct iblock *b,
+                                    uint32_t eip)
+{
+    return translate(t, c, b, eip);
 }
 
 struct translator *translator_create(size_t cache_bytes)
@@ -256,6 +277,8 @@ void translator_attach(struct translator *t, struct cpu *c)
 {
     c->engine = t ? &t->engine : NULL;
 }
+
+const uint32_t *translator_generation(const struct translator *t) { return &t->cc.gen; }
 
 void translator_get_stats(const struct translator *t, struct translator_stats *out)
 {

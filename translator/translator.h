@@ -9,8 +9,10 @@
 #ifndef BT86_TRANSLATOR_H
 #define BT86_TRANSLATOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpu/cpu.h"
 
@@ -30,5 +32,27 @@ void translator_destroy(struct translator *t);
 /* Make `c` run its blocks through `t` (NULL detaches). */
 void translator_attach(struct translator *t, struct cpu *c);
 void translator_get_stats(const struct translator *t, struct translator_stats *out);
+
+/* For compare mode and diagnostics. */
+struct iblock;
+cpu_host_block translator_translate(struct translator *t, struct cpu *c, struct iblock *b,
+                                    uint32_t eip);
+/* Generate block `b` into w[cap] (no code cache involved); returns the size, 0 if too small. */
+size_t translator_emit_block(const struct cpu *c, const struct iblock *b, uint32_t eip,
+                             uint8_t *w, size_t cap, unsigned *inlined);
+size_t translator_block_bound(const struct iblock *b);
+/* The code cache generation translations are valid for. */
+const uint32_t *translator_generation(const struct translator *t);
+
+/* Lockstep compare mode (--engine=compare): every translated block is first run by the
+ * interpreter, undone, then run as host code, and the two results compared. The first
+ * divergence is reported on `report` with both states and both codes, and stops the CPU. */
+struct translator_compare;
+struct translator_compare *translator_compare_create(struct translator *t, FILE *report);
+void translator_compare_destroy(struct translator_compare *k);
+void translator_compare_attach(struct translator_compare *k, struct cpu *c);
+bool translator_compare_diverged(const struct translator_compare *k);
+void translator_compare_counts(const struct translator_compare *k, uint64_t *compared,
+                               uint64_t *skipped);
 
 #endif

@@ -1,0 +1,274 @@
+/* The translator: its x86-64 emitter checked against capstone's disassembly, translated
+ * execution checked against the interpreter and against a C model of the guest program, and
+ * compare mode checked to catch a wrong translation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <capstone/capstone.h>
+#include <cmocka.h>
+
+#include "cpu/flags.h"
+#include "cpu/icache.h"
+#include "tests/support/testvm.h"
+#include "translator/translator.h"
+#include "translator/x64.h"
+
+/* ---- emitter ---- */
+
+/* Disassemble exactly one instruction and check it is `want` and uses every byte. */
+static void expect_insn(const uint8_t *code, size_t len, const char *want)
+{
+    csh h;
+    assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_64, &h), CS_ERR_OK);
+    cs_insn *ins;
+    size_t n = cs_disasm(h, code, len, 0, 0, &ins);
+    assert_int_equal(n, 1);
+    char text[256];
+    snprintf(text, sizeof(text), "%s %s", ins[0].mnemonic, ins[0].op_str);
+    size_t tl = strlen(text);
+    if (tl && text[tl - 1] == ' ')
+        text[tl - 1] = 0;
+    if (strcmp(text, want) != 0)
+        fail_msg("emitted '%s', wanted '%s'", text, want);
+    assert_int_equal(ins[0].size, len);
+    cs_free(ins, n);
+    cs_close(&h);
+}
+
+#define EMIT_CHECK(want, call) \
+    do { \
+        uint8_t buf[32]; \
+        struct x64buf b; \
+        x64_init(&b, buf, sizeof(buf)); \
+        call; \
+        assert_true(x64_ok(&b)); \
+        expect_insn(buf, x64_used(&b), want); \
+    } while (0)
+
+static void test_emitter_encodings(void **state)
+{
+    (void)state;
+    EMIT_CHECK("mov r8d, dword ptr [r12 + 0x100]", x64_load32(&b, X_R8, X_R12, 0x100));
+    EMIT_CHECK("mov dword ptr [rbx - 8], eax", x64_store32(&b, X_RBX, -8, X_RAX));
+    EMIT_CHECK("mov dword ptr [rbp], 0x12345678", x64_store32_imm(&b, X_RBP, 0, 0x12345678));
+    EMIT_CHECK("mov dword ptr [r13 + 0x7f], 1", x64_store32_imm(&b, X_R13, 127, 1));
+    EMIT_CHECK("mov rsp, qword ptr [rsp + 0x10]", x64_load64(&b, X_RSP, X_RSP, 16));
+    EMIT_CHECK("movabs r9, 0x123456789", x64_mov_imm64(&b, X_R9, 0x123456789ull));
+    EMIT_CHECK("mov ecx, 5", x64_mov_imm64(&b, X_RCX, 5));
+    EMIT_CHECK("mov rdi, rbx", x64_mov_rr64(&b, X_RDI, X_RBX));
+    EMIT_CHECK("sub eax, r10d", x64_alu_rr32(&b, XA_SUB, X_RAX, X_R10));
+    EMIT_CHECK("xor r15d, ecx", x64_alu_rr32(&b, XA_XOR, X_R15, X_RCX));
+    EMIT_CHECK("cmp r11d, 0x80", x64_alu_ri32(&b, XA_CMP, X_R11, 0x80));
+    EMIT_CHECK("and edx, 0xfffffff0", x64_alu_ri32(&b, XA_AND, X_RDX, 0xFFFFFFF0u));
+    EMIT_CHECK("test esi, edi", x64_test_rr32(&b, X_RSI, X_RDI));
+    EMIT_CHECK("lea edx, [eax + ecx*4 - 4]", x64_lea32(&b, X_RDX, X_RAX, X_RCX, 2, -4));
+    EMIT_CHECK("lea edx, [0x1000]", x64_lea32(&b, X_RDX, -1, -1, 0, 0x1000));
+    EMIT_CHECK("lea edx, [ecx*8 + 8]", x64_lea32(&b, X_RDX, -1, X_RCX, 3, 8));
+    EMIT_CHECK("lea edx, [r12d]", x64_lea32(&b, X_RDX, X_R12, -1, 0, 0));
+    EMIT_CHECK("lea r9d, [ebp + r13d*2]", x64_lea32(&b, X_R9, X_RBP, X_R13, 1, 0));
+    EMIT_CHECK("add qword ptr [rbx + 0x8460], 1", x64_add_m64_imm8(&b, X_RBX, 0x8460, 1));
+    EMIT_CHECK("cmp qword ptr [rbx + 8], 0", x64_cmp_m64_imm8(&b, X_RBX, 8, 0));
+    EMIT_CHECK("cmp dword ptr [rax], 0x11223344", x64_cmp_m32_imm(&b, X_RAX, 0, 0x11223344));
+    EMIT_CHECK("push r15", x64_push(&b, X_R15));
+    EMIT_CHECK("pop rbx", x64_pop(&b, X_RBX));
+    EMIT_CHECK("call r11", x64_call_reg(&b, X_R11));
+    EMIT_CHECK("ret", x64_ret(&b));
+}
+
+static void test_emitter_branches_and_overflow(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    struct x64buf b;
+    x64_init(&b, buf, sizeof(buf));
+    size_t j = x64_jcc32(&b, XC_NE);
+    x64_ret(&b);
+    x64_ret(&b);
+    x64_patch_here(&b, j);
+    /* jne over the two rets: target = 6 + 2 */
+    expect_insn(buf, 6, "jne 8");
+
+    uint8_t small[5];
+    x64_init(&b, small, sizeof(small));
+    x64_mov_imm64(&b, X_RAX, 0x1122334455667788ull);
+    assert_false(x64_ok(&b));
+    assert_true(x64_used(&b) <= sizeof(small));
+}
+
+/* ---- execution ---- */
+
+#define CODE 0x2000u
+#define DATA 0x1000u
+
+/*  mov ecx, 1000; xor eax, eax; xor ebx, ebx
+ * l: lea eax, [eax + ecx + 3]; add ebx, eax; xor ebx, ecx; mov [ecx*4 + 0x1000], ebx
+ *    dec ecx; jnz l
+ *    cmp ebx, 0x1234; mov edx, 0; div edx          (#DE, inside the last block) */
+static const uint8_t program[] = {
+    0xB9, 0xE8, 0x03, 0x00, 0x00, 0x31, 0xC0, 0x31, 0xDB,
+    0x8D, 0x44, 0x08, 0x03, 0x01, 0xC3, 0x31, 0xCB, 0x89, 0x1C, 0x8D, 0x00, 0x10, 0x00, 0x00,
+    0x49, 0x75, 0xEE,
+    0x81, 0xFB, 0x34, 0x12, 0x00, 0x00, 0xBA, 0x00, 0x00, 0x00, 0x00, 0xF7, 0xF2,
+};
+#define DIV_EIP (CODE + sizeof(program) - 2)
+
+static struct testvm *program_vm(void)
+{
+    struct testvm *vm = testvm_new(1u << 20);
+    assert_non_null(vm);
+    testvm_flat32_user(vm);
+    assert_true(memmap_copy_to(&vm->mem, CODE, program, sizeof(program)));
+    vm->cpu.eip = CODE;
+    vm->cpu.stop_on_exception = 1u << EXC_DE;
+    return vm;
+}
+
+/* The program in C: the values the guest must end with. */
+static void model(uint32_t *eax, uint32_t *ebx, uint32_t mem[1001])
+{
+    uint32_t a = 0, b = 0;
+    for (uint32_t c = 1000; c != 0; c--) {
+        a = a + c + 3;
+        b += a;
+        b ^= c;
+        mem[c] = b;
+    }
+    *eax = a;
+    *ebx = b;
+}
+
+static void run_to_fault(struct testvm *vm)
+{
+    enum cpu_exit why = cpu_run(&vm->cpu, 100000);
+    assert_int_equal(why, CPU_EXIT_EXCEPTION);
+    assert_int_equal(vm->cpu.exc_vector, EXC_DE);
+}
+
+static void test_translated_matches_model_and_interpreter(void **state)
+{
+    (void)state;
+    struct testvm *ref = program_vm();
+    run_to_fault(ref);
+
+    struct testvm *vm = program_vm();
+    struct translator *t = translator_create(0);
+    assert_non_null(t);
+    translator_attach(t, &vm->cpu);
+    run_to_fault(vm);
+
+    uint32_t eax, ebx, mem[1001];
+    model(&eax, &ebx, mem);
+    struct cpu *c = &vm->cpu;
+    assert_int_equal(c->regs[R_EAX], eax);
+    assert_int_equal(c->regs[R_EBX], ebx);
+    assert_int_equal(c->regs[R_ECX], 0);
+    assert_int_equal(c->regs[R_EDX], 0);
+    assert_int_equal(c->eip, DIV_EIP); /* the fault is precise: EIP of the DIV */
+    /* 3 + 6 * 1000 + 2 instructions completed before the DIV faulted */
+    assert_int_equal(c->icount, 6005);
+    for (uint32_t k = 1; k <= 1000; k++) {
+        uint32_t v;
+        assert_true(memmap_copy_from(&vm->mem, DATA + 4 * k, &v, 4));
+        assert_int_equal(v, mem[k]);
+    }
+    /* Same architectural state as the interpreter, flags included (CMP's result). */
+    assert_int_equal(cpu_get_eflags(c), cpu_get_eflags(&ref->cpu));
+    assert_memory_equal(c->regs, ref->cpu.regs, sizeof(c->regs));
+    assert_int_equal(c->icount, ref->cpu.icount);
+
+    struct translator_stats st;
+    translator_get_stats(t, &st);
+    assert_true(st.blocks >= 1);
+    assert_true(st.inline_insns >= 4); /* LEA, ADD, XOR, XOR at least */
+    translator_attach(NULL, c);
+    translator_destroy(t);
+    testvm_free(vm);
+    testvm_free(ref);
+}
+
+/* ---- compare mode ---- */
+
+static void wrong_block(struct cpu *c)
+{
+    (void)c; /* does nothing: EIP, ECX... all differ from the interpreter's run */
+}
+
+static void test_compare_clean_run(void **state)
+{
+    (void)state;
+    struct testvm *vm = program_vm();
+    struct translator *t = translator_create(0);
+    struct translator_compare *k = translator_compare_create(t, NULL);
+    assert_non_null(k);
+    translator_compare_attach(k, &vm->cpu);
+    run_to_fault(vm);
+    uint32_t eax, ebx, mem[1001];
+    model(&eax, &ebx, mem);
+    assert_int_equal(vm->cpu.regs[R_EBX], ebx);
+    assert_false(translator_compare_diverged(k));
+    uint64_t compared, skipped;
+    translator_compare_counts(k, &compared, &skipped);
+    assert_true(compared >= 999); /* the loop body, once per iteration */
+    vm->mem.journal = NULL;
+    translator_compare_destroy(k);
+    translator_destroy(t);
+    testvm_free(vm);
+}
+
+static void test_compare_catches_wrong_translation(void **state)
+{
+    (void)state;
+    struct testvm *vm = program_vm();
+    struct translator *t = translator_create(0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct translator_compare *k = translator_compare_create(t, f);
+    assert_non_null(k);
+    translator_compare_attach(k, &vm->cpu);
+    struct cpu *c = &vm->cpu;
+    /* Twenty loop iterations. The blocks run on past the loop into the zeros after the
+     * program (ADD [EAX],AL), 32 instructions each, so compare mode sees a block only with
+     * that much budget left: most iterations are compared, the last few interpreted. */
+    assert_int_equal(cpu_run(c, 3 + 6 * 20), CPU_EXIT_LIMIT);
+    assert_false(translator_compare_diverged(k));
+
+    /* Break the translation of the loop body. */
+    struct iblock *b = iblock_slot_of(c->icache->blocks, CODE + 9);
+    assert_int_equal(b->lin, CODE + 9);
+    assert_true(b->host_gen != 0);
+    b->host = wrong_block;
+    uint64_t before = c->icount;
+    assert_int_equal(cpu_run(c, 100000), CPU_EXIT_STOP);
+    assert_true(translator_compare_diverged(k));
+    /* The state is the interpreter's: one more iteration done, then stopped. */
+    assert_int_equal(c->icount, before + 6);
+    assert_int_equal(c->regs[R_ECX], 1000 - 21);
+    assert_int_equal(c->eip, CODE + 9);
+    fclose(f);
+    assert_non_null(strstr(text, "diverged"));
+    assert_non_null(strstr(text, "ECX"));
+    assert_non_null(strstr(text, "lea eax, [eax + ecx + 3]")); /* the guest code, disassembled */
+    free(text);
+    vm->mem.journal = NULL;
+    translator_compare_destroy(k);
+    translator_destroy(t);
+    testvm_free(vm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_emitter_encodings),
+        cmocka_unit_test(test_emitter_branches_and_overflow),
+        cmocka_unit_test(test_translated_matches_model_and_interpreter),
+        cmocka_unit_test(test_compare_clean_run),
+        cmocka_unit_test(test_compare_catches_wrong_translation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
