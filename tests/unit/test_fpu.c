@@ -370,6 +370,80 @@ static void test_fxsave_misaligned_gp(void **state)
     assert_int_equal(c->exc_error, 0);
 }
 
+static void test_fldenv_real_formats(void **state)
+{
+    (void)state;
+    /* 16-bit real format: IP 19..16 in bits 12-15 of word 4, opcode in bits 0-10; DP 19..16
+     * in bits 12-15 of word 6. Loaded, then stored again unchanged (32-bit format too). */
+    REAL(0xD9, 0x26, 0x00, 0x02,       /* FLDENV [200h] (14 bytes) */
+         0xD9, 0x36, 0x00, 0x03,       /* FNSTENV [300h] */
+         0x66, 0xD9, 0x36, 0x00, 0x04, /* o32 FNSTENV [400h] (28 bytes) */
+         0xF4);
+    wr16(0x200, 0x0360);
+    wr16(0x202, 0x3800 | 0x0100);     /* TOP 7, C0 */
+    wr16(0x204, 0x3FFF);              /* R7 valid */
+    wr16(0x206, 0x2345);              /* IP 15..0 */
+    wr16(0x208, 0x5000 | 0x0123);     /* IP 19..16 = 5, opcode 123h */
+    wr16(0x20A, 0x6789);              /* DP 15..0 */
+    wr16(0x20C, 0xA000);              /* DP 19..16 = A */
+    c->fpu.r[7].mant = ONE_EXT_MANT;
+    c->fpu.r[7].sexp = ONE_EXT_EXP;
+    run_to_hlt(CODE + 14);
+    assert_int_equal(c->fpu.fip, 0x52345);
+    assert_int_equal(c->fpu.fdp, 0xA6789);
+    assert_int_equal(c->fpu.fop, 0x123);
+    for (unsigned k = 0; k < 14; k += 2)
+        assert_int_equal(rd16(0x300 + k), rd16(0x200 + k));
+    /* 32-bit real format: IP 31..16 in bits 12-27 of dword 4, opcode in bits 0-10. */
+    assert_int_equal(rd32(0x40C), 0xFFFF2345);
+    assert_int_equal(rd32(0x410), (0x5u << 12) | 0x123);
+    assert_int_equal(rd32(0x414), 0xFFFF6789);
+    assert_int_equal(rd32(0x418), 0xAu << 12);
+}
+
+static void test_fsave_v86_uses_real_format(void **state)
+{
+    (void)state;
+    /* FNSTENV in protected mode with EFLAGS.VM: the real-mode layout (linear pointers). */
+    PROT16(0xD9, 0xE8,             /* FLD1 at 100h */
+           0xD9, 0x36, 0x00, 0x03, /* FNSTENV [300h] */
+           0xF4);
+    c->fpu.tag_valid = 0;
+    c->eflags |= FL_VM;
+    cpu_update_mode(c);
+    for (int s = 0; s < SR_COUNT; s++)
+        cpu_set_seg_cache(c, s, 0x0010, 0x100, 0xFFFF, SEG_P | SEG_S | (0x3u << 8));
+    memcpy(vm->mem.ram + 0x100 + CODE, vm->mem.ram + CODE, 8);
+    vm->mem.ram[0x100 + CODE + 6] = 0xF4;
+    c->stop_on_exception = 1u << EXC_GP; /* the closing HLT faults in v8086 mode */
+    assert_int_equal(cpu_run(c, 10), CPU_EXIT_EXCEPTION);
+    assert_int_equal(c->eip, CODE + 6);
+    /* FIP = linear 110h + 100h: CS (base 100h) : IP 100h. */
+    assert_int_equal(rd16(0x100 + 0x306), 0x0200);
+    assert_int_equal(rd16(0x100 + 0x308), 0x01E8);
+}
+
+static void test_mmx_aliases_and_emms(void **state)
+{
+    (void)state;
+    REAL(0xDB, 0xE3,             /* FNINIT */
+         0xD9, 0xE8,             /* FLD1: TOP 7 */
+         0x0F, 0x6F, 0x06, 0x00, 0x02, /* MOVQ MM0, [200h] */
+         0x0F, 0xFC, 0xC0,       /* PADDB MM0, MM0 */
+         0x0F, 0x7E, 0xC3,       /* MOVD EBX, MM0 */
+         0xDF, 0xE0,             /* FNSTSW AX */
+         0x0F, 0x77,             /* EMMS */
+         0xF4);
+    wr64(0x200, 0x0102030405068090ull);
+    run_to_hlt(CODE + 20);
+    assert_true(c->fpu.r[0].mant == 0x020406080A0C0020ull);
+    assert_int_equal(c->fpu.r[0].sexp, 0xFFFF);
+    assert_int_equal(c->regs[R_EBX], 0x0A0C0020);
+    assert_int_equal(c->regs[R_EAX] & 0x3800, 0); /* TOP 0 after MMX */
+    assert_int_equal(c->fpu.tag_valid, 0);         /* EMMS emptied everything */
+    assert_true(c->fpu.r[7].mant == ONE_EXT_MANT); /* R7 (the FLD1) is untouched */
+}
+
 /* ---------------------------------------------------------------- CR0 and errors */
 
 static void test_em_ts(void **state)
@@ -462,6 +536,9 @@ int main(void)
         cmocka_unit_test(test_fstenv_prot16),
         cmocka_unit_test(test_frstor_roundtrip_and_tags),
         cmocka_unit_test(test_fxsave_layout_and_abridged_tag),
+        cmocka_unit_test(test_fldenv_real_formats),
+        cmocka_unit_test(test_fsave_v86_uses_real_format),
+        cmocka_unit_test(test_mmx_aliases_and_emms),
         cmocka_unit_test(test_fxsave_misaligned_gp),
         cmocka_unit_test(test_em_ts),
         cmocka_unit_test(test_unmasked_mf),
