@@ -13,7 +13,7 @@ usage: bench/guest/run.sh [-b BUILD_DIR] [-k KERNEL] [-i INITRD] [-r RUNS] [-p P
   -i FILE    the default guest's initramfs (default build/guest/initrd*)
   -r LIST    runs, comma separated: native,bt86,qemu (default all; qemu only if installed)
   -p LIST    only these guestbench parts (guestbench -l lists them)
-  -n SCALE   native scale (default 1); -s bt86's (default 0.05); -q QEMU's (default 0.25)
+  -n SCALE   native scale (default 1); -s bt86's (default 0.1); -q QEMU's (default 0.25)
   -R N       native runs, the best time of each part counts (default 3)
   -t SECS    wall-time limit of one VM run (default 1800)
   -o DIR     logs and the table (default BUILD_DIR/bench/guest/out)
@@ -30,7 +30,7 @@ EOF
 }
 
 build=$root/build/release kernel= initrd= runs=native,bt86,qemu parts= out= verbose=
-nscale=1 bscale=0.05 qscale=0.25 limit=1800 nobuild= nruns=3 tableonly=
+nscale=1 bscale=0.1 qscale=0.25 limit=1800 nobuild= nruns=3 tableonly=
 while getopts "b:k:i:r:p:n:R:s:q:t:o:NTvh" opt; do
     case $opt in
     b) build=$(realpath -m "$OPTARG") ;;
@@ -75,9 +75,10 @@ mkdir -p "$out"
 
 # run_stamped NAME CMD...: runs CMD with its output prefixed, line by line, by the
 # microseconds since it started (NAME.log). The guest's init prints markers; after the last
-# one the VM gets a few seconds to power off by itself before it is stopped.
+# one the VM gets a few seconds to power off by itself before it is stopped, which is then no
+# error.
 run_stamped() {
-    local name=$1 fifo=$out/.fifo killer= line t t0 pid rc=0
+    local name=$1 fifo=$out/.fifo killer= line t t0 pid rc=0 done=
     shift
     rm -f "$fifo"
     mkfifo "$fifo"
@@ -92,6 +93,7 @@ run_stamped() {
         [[ -n $verbose ]] && printf '[%s] %s\n' "$name" "$line" >&2
         case $line in
         *"guestbench-init: done"*)
+            done=1
             [[ -n $killer ]] || { (sleep 10 && kill "$pid") 2>/dev/null & killer=$!; } ;;
         *"reboot: "* | *"Kernel panic"*) kill "$pid" 2>/dev/null || true ;;
         esac
@@ -99,6 +101,7 @@ run_stamped() {
     wait "$pid" || rc=$?
     [[ -n $killer ]] && { kill "$killer" 2>/dev/null || true; }
     rm -f "$fifo"
+    [[ -n $done ]] && rc=0
     return "$rc"
 }
 
@@ -133,7 +136,8 @@ run mkdir -p /proc /sys /dev
 run mount -t proc proc /proc
 run mount -t sysfs sysfs /sys
 run mount -t devtmpfs devtmpfs /dev
-echo "guestbench-init: start uptime \$(run cat /proc/uptime)"
+cs=/sys/devices/system/clocksource/clocksource0/current_clocksource
+echo "guestbench-init: start uptime \$(run cat /proc/uptime) clocksource \$(run cat \$cs)"
 /guestbench -s $scale ${gbargs[*]}
 echo "guestbench-init: done status \$? uptime \$(run cat /proc/uptime)"
 run poweroff -f
