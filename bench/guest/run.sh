@@ -7,7 +7,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 usage() {
     cat >&2 <<'EOF'
 usage: bench/guest/run.sh [-b BUILD_DIR] [-k KERNEL] [-i INITRD] [-r RUNS] [-p PARTS]
-                          [-n SCALE] [-R N] [-s SCALE] [-q SCALE] [-t SECONDS] [-o OUT_DIR] [-N] [-T] [-v]
+                          [-n SCALE] [-R N] [-s SCALE] [-q SCALE] [-t SECONDS] [-o OUT_DIR]
+                          [-N] [-T] [-v]
   -b DIR     bt86 build directory (default build/release); guestbench is built there
   -k FILE    guest kernel (default build/guest/vmlinuz*)
   -i FILE    the default guest's initramfs (default build/guest/initrd*)
@@ -62,9 +63,9 @@ note() { echo "run.sh: $*" >&2; }
     { note "no build in $build: run scripts/build.sh Release (or pass -b DIR)"; exit 1; }
 targets=(--target bench_guest)
 want bt86 && targets=(--target bench_guest_vm) # bt86 and its ROMs too
-[[ -n $nobuild ]] ||
-    cmake --build "$build" --parallel "$(nproc)" "${targets[@]}" >"$build/bench-guest-build.log" 2>&1 ||
-    { cat "$build/bench-guest-build.log" >&2; note "build failed"; exit 1; }
+blog=$build/bench-guest-build.log
+[[ -n $nobuild ]] || cmake --build "$build" --parallel "$(nproc)" "${targets[@]}" >"$blog" 2>&1 ||
+    { cat "$blog" >&2; note "build failed"; exit 1; }
 gb=$build/bench/guest/guestbench
 [[ -n $tableonly || -x $gb ]] || { note "$gb was not built (is gcc-multilib installed?)"; exit 1; }
 gbargs=()
@@ -162,8 +163,8 @@ if want bt86 || want qemu; then
     fi
     shopt -u nullglob
     if [[ ! -f $kernel || ! -f $initrd ]]; then
-        note "no default guest (kernel '${kernel}', initrd '${initrd}'): run scripts/build-guest.sh" \
-             "or pass -k/-i; skipping bt86 and QEMU"
+        note "no default guest (kernel '$kernel', initrd '$initrd'):" \
+             "run scripts/build-guest.sh or pass -k/-i; skipping bt86 and QEMU"
         runs=native
     fi
 fi
@@ -278,5 +279,6 @@ END {
         print line
     }
 }' "${files[@]}" | tee "$out/table.txt"
-echo "(seconds of the full-scale work; time to init: host seconds from VM start to the init's first line; guest clock rate: guest seconds per host second; logs in $out)"
+echo "(seconds for the full-scale work; time to init: host seconds from VM start to the" \
+     "init's first line; guest clock rate: guest seconds per host second; logs in $out)"
 exit "$failed"
