@@ -240,6 +240,7 @@ static const char *result_text(enum machine_result r)
     case MACHINE_TEXT_FOUND: return "the expected text appeared on the screen";
     case MACHINE_TIME_LIMIT: return "the virtual time limit was reached";
     case MACHINE_QUIT: return "the window was closed";
+    case MACHINE_POWEROFF: return "the guest powered off";
     }
     return "?";
 }
@@ -526,6 +527,7 @@ int main(int argc, char **argv)
     int status = EXIT_HALTED;
     switch (r) {
     case MACHINE_HALTED:
+    case MACHINE_POWEROFF:
     case MACHINE_QUIT: break;
     case MACHINE_TEXT_FOUND:
         fprintf(stderr, "bt86: '%s' appeared on the screen after %.3f s of virtual time "
@@ -573,7 +575,8 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
     /* How far the guest got helps most when it did not finish normally. */
-    bool abnormal = r != MACHINE_HALTED && r != MACHINE_EXIT && r != MACHINE_TEXT_FOUND;
+    bool abnormal = r != MACHINE_HALTED && r != MACHINE_EXIT && r != MACHINE_TEXT_FOUND &&
+                    r != MACHINE_POWEROFF;
     if (verbose) {
         fprintf(stderr, "bt86: %s (exit status %d) after %llu instructions, %u reset%s", result_text(r),
                 status, (unsigned long long)m.insns, m.resets, m.resets == 1 ? "" : "s");

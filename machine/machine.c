@@ -473,6 +473,8 @@ static enum machine_result pc_run(struct machine *m)
             uart_poll(&m->pc->com2);
             next_uart = clk->now + UART_POLL_NS;
         }
+        if (m->poweroff_requested)
+            return MACHINE_POWEROFF;
         if (m->reset_requested && why != CPU_EXIT_SHUTDOWN) {
             if (!requested_reset(m, &res))
                 return res;

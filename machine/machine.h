@@ -118,6 +118,7 @@ struct machine {
     unsigned resets;         /* resets done by the run loop */
     unsigned quick_resets;   /* of those, consecutive ones after a short boot */
     bool exit_requested;     /* the guest wrote the exit port */
+    bool poweroff_requested; /* the guest powered the PC off (ACPI S5) */
     int exit_status;
 
     enum machine_clock clock;
@@ -152,6 +153,7 @@ enum machine_result {
     MACHINE_TEXT_FOUND, /* the expected text appeared on the screen */
     MACHINE_TIME_LIMIT, /* the virtual time limit was reached */
     MACHINE_QUIT,       /* the frontend's tick asked to stop (the window was closed) */
+    MACHINE_POWEROFF,   /* the guest powered the machine off */
 };
 enum machine_result machine_run(struct machine *m);
 /* Host monotonic time in ns, the clock realtime runs and ticks follow. */

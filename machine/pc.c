@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "machine/acpi.h"
 #include "machine/machine.h"
 
 #define MAX_VGABIOS_SIZE (256u << 10)
@@ -195,6 +196,14 @@ static void pc_rcr_reset(void *opaque, bool hard)
 
 static void kbc_reset(void *opaque) { request_reset(opaque, true, "keyboard controller reset"); }
 
+/* S5 through the PIIX4 PM: the run loop ends the run between slices. */
+static void pc_power_off(void *opaque)
+{
+    struct machine *m = opaque;
+    m->poweroff_requested = true;
+    cpu_request_stop(&m->cpu);
+}
+
 static void ide_bm_moved(void *opaque, uint32_t old_base, uint32_t new_base)
 {
     struct machine *m = opaque;
@@ -382,7 +391,14 @@ static int setup_fw_cfg(struct machine *m, const struct pc_config *cfg)
         fw_cfg_add_i32(fw, FW_CFG_IRQ0_OVERRIDE, 1) ||
         fw_cfg_set_boot_menu(fw, cfg->boot_menu, 2500) || fw_cfg_set_e820(fw, &ram, 1))
         return -1;
-    return 0;
+    /* ACPI tables for the PM function, the APICs and the PIRQ links (machine/acpi.h). */
+    struct acpi_config acpi;
+    acpi_default_config(&acpi, m->mem.ram_size < 0xFEC00000u ? (uint32_t)m->mem.ram_size
+                                                              : 0xFEC00000u);
+    acpi.apic = true;
+    acpi.ioapic_id = PC_IOAPIC_ID;
+    acpi.apic_pci = ACPI_APIC_PCI_GSI16;
+    return acpi_install(fw, &acpi);
 }
 
 /* FERR# from the x87 is ISA IRQ 13; a write to port F0h clears it and asserts IGNNE#. */
@@ -458,6 +474,8 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
         pc->have_fw = !bad;
     }
     bad = bad || uart_attach(&pc->com2, io, COM2_BASE, cfg->com2_out, -1);
+    struct acpi_pm_callbacks pm_cb = {pc_power_off, m};
+    bad = bad || acpi_pm_attach(&pc->pm, io, &pc->pci, clk, &pm_cb);
     if (bad) {
         snprintf(err, errlen, "internal error: PC device ports or slots clash");
         return -1;
@@ -497,6 +515,7 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
     pc->com2.irq = pc_isa_irq_line(pc, COM2_IRQ);
     pc->fdc.irq = pc_isa_irq_line(pc, FDC_DEFAULT_IRQ);
     pc->rtc.irq = pc_isa_irq_line(pc, 8);
+    pc->pm.sci = pc_isa_irq_line(pc, 9); /* the FADT's SCI_INT */
     pc->ide.ch[0].irq = pc_isa_irq_line(pc, 14);
     pc->ide.ch[1].irq = pc_isa_irq_line(pc, 15);
     pc->kbc.a20 = kbc_a20;
@@ -520,7 +539,7 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
     struct device *devs[] = {
         &pc->host.dev, &pc->isa.dev, &pc->pic.dev, &pc->pit.dev, &pc->rtc.dev, &pc->kbd.dev,
         &pc->mouse.dev, &pc->kbc.dev, &pc->dma.dev, &pc->fdc.dev, &pc->ide.dev, &pc->vga.dev,
-        &pc->fw.dev, &pc->com2.dev, &pc->ioapic.dev, &pc->lapic.dev,
+        &pc->fw.dev, &pc->com2.dev, &pc->ioapic.dev, &pc->lapic.dev, &pc->pm.dev,
     };
     for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
         if (machine_add_device(m, devs[i])) {

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "devices/acpi_pm.h"
 #include "devices/block.h"
 #include "devices/clock.h"
 #include "devices/fdc.h"
@@ -81,6 +82,7 @@ struct pc {
     struct ide_ctrl ide;
     struct vga vga;
     struct fw_cfg fw;
+    struct acpi_pm pm;          /* PIIX4 power management at 00:01.3: ACPI */
     struct lapic lapic;
     struct ioapic ioapic;
     struct uart16550 com2;
