@@ -8,6 +8,7 @@
 
 #include "devices/mc146818.h"
 #include "frontends/window.h"
+#include "machine/linuxboot.h"
 #include "machine/machine.h"
 
 #define BT86_VERSION "0.1"
@@ -20,12 +21,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bt86 [-M pc] [-fda IMG] [-hda IMG] [-cdrom ISO] [options]\n"
-            "       bt86 -bios FILE | -kernel FILE [options]\n"
+            "       bt86 -kernel bzImage [-initrd FILE] [-append STRING] [options]\n"
+            "       bt86 -bios FILE | -M bare -kernel FILE [options]\n"
+            "       bt86 [options]        with no medium, kernel or -bios: the default Linux\n"
+            "                             guest (scripts/build-guest.sh), serial on stdio\n"
             "  -M pc|bare            board: the PC (i440FX/PIIX3 chipset, PIC, PIT, RTC, 8042,\n"
             "                        floppy, IDE, VGA, fw_cfg) running SeaBIOS; or the bare test\n"
             "                        machine (RAM, firmware or kernel, COM1, debug and exit ports).\n"
-            "                        Default: pc when a medium is given or neither -bios nor\n"
-            "                        -kernel is; bare otherwise\n"
+            "                        Default: pc when a medium or a Linux -kernel is given, or\n"
+            "                        neither -bios nor -kernel is; bare otherwise\n"
             "  -fda IMG, -hda IMG    floppy (raw 160K-2.88M image) / IDE primary master disk\n"
             "  -cdrom ISO            IDE secondary master CD-ROM\n"
             "  -boot ORDER           PC boot order, up to 3 of a (floppy), c (disk), d (CD);\n"
@@ -41,9 +45,13 @@ static void usage(FILE *f)
             "  --screenshot PATH     PC: write the screen as a PNG at exit\n"
             "  -bios FILE            firmware image (raw), mapped below 4 GiB and below 1 MiB; on\n"
             "                        the PC, SeaBIOS from roms/seabios next to bt86 by default\n"
-            "  -kernel FILE          Multiboot kernel (ELF32, or any image using the a.out\n"
+            "  -kernel FILE          PC: a Linux bzImage, booted by SeaBIOS through bt86's\n"
+            "                        option ROM (boot protocol 2.02+). Bare board: a\n"
+            "                        Multiboot kernel (ELF32, or any image using the a.out\n"
             "                        kludge), started directly without firmware\n"
-            "  -append STRING        kernel command line (after the file name, as QEMU passes it)\n"
+            "  -append STRING        kernel command line (Multiboot: after the file name, as\n"
+            "                        QEMU passes it)\n"
+            "  -initrd FILE          PC: the Linux kernel's initial RAM disk\n"
             "  -m SIZE               guest RAM, in MiB or with a M/G suffix (default 128M)\n"
             "  -serial DEV           COM1 (16550A UART at 0x3F8): stdio, file:PATH, none\n"
             "                        (default none; stdio also feeds standard input to the guest);\n"
@@ -80,7 +88,7 @@ static void usage(FILE *f)
             "Exit status otherwise: 0 the guest halted, 1 error, 2 bad usage, 3 the guest reset\n"
             "with -no-reboot, got into a reset loop, or stopped on something bt86 cannot run\n"
             "yet, 4 instruction limit reached.\n"
-            "Not yet available (they arrive with later work): -initrd -fdb -hdb.\n");
+            "Not yet available (they arrive with later work): -fdb -hdb.\n");
 }
 
 static int parse_size(const char *s, uint64_t *bytes)
@@ -122,7 +130,7 @@ static FILE *open_chardev(const char *spec, const char *opt)
 }
 
 static const char *const later_options[] = {
-    "-initrd", "-fdb", "-hdb",
+    "-fdb", "-hdb",
 };
 
 /* "\n", "\r" (both Enter), "\t", "\e" (Esc) and "\\" escapes: a shell cannot pass those keys
@@ -178,21 +186,60 @@ static int parse_rtc(const char *val, struct tm *tm)
     return 0;
 }
 
-/* roms/seabios/NAME in the build tree that holds this executable, if it exists. */
-static char *beside_executable(const char *name)
+/* roms/NAME in the build tree that holds this executable, in path[4096], if it exists. */
+static char *beside_executable(const char *name, char path[4096])
 {
-    static char path[4096];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    ssize_t n = readlink("/proc/self/exe", path, 4095);
     if (n <= 0)
         return NULL;
     path[n] = 0;
     char *slash = strrchr(path, '/');
     if (!slash)
         return NULL;
-    size_t room = sizeof(path) - (size_t)(slash + 1 - path);
-    if ((size_t)snprintf(slash + 1, room, "roms/seabios/%s", name) >= room)
+    size_t room = 4096 - (size_t)(slash + 1 - path);
+    if ((size_t)snprintf(slash + 1, room, "roms/%s", name) >= room)
         return NULL;
     return access(path, R_OK) == 0 ? path : NULL;
+}
+
+/* Whether -kernel names a Linux bzImage (the PC boots it) rather than a Multiboot kernel. */
+static bool kernel_is_linux(const char *path)
+{
+    uint8_t head[LH_HEADER + 4];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false; /* the loader reports why it cannot be opened */
+    size_t n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    return linux_is_bzimage(head, n);
+}
+
+#ifndef BT86_GUEST_DIR
+#define BT86_GUEST_DIR "build/guest"
+#endif
+#define DEFAULT_GUEST_APPEND "console=ttyS0 console=tty0"
+
+/* The default guest (scripts/build-guest.sh): kernel and initramfs in BT86_GUEST_DIR, or in
+ * the directory the environment variable of that name gives. False if it is not built. */
+static bool default_guest(struct machine_config *cfg)
+{
+    static char kernel[4096], initrd[4096];
+    const char *dir = getenv("BT86_GUEST_DIR");
+    if (!dir || !*dir)
+        dir = BT86_GUEST_DIR;
+    snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+    snprintf(initrd, sizeof(initrd), "%s/initrd.gz", dir);
+    if (access(kernel, R_OK) || access(initrd, R_OK)) {
+        fprintf(stderr, "bt86: the default Linux guest is not built (no %s): run "
+                "scripts/build-guest.sh, or give a medium, -kernel or -bios (see --help)\n",
+                kernel);
+        return false;
+    }
+    cfg->kernel_path = kernel;
+    cfg->initrd_path = initrd;
+    if (!cfg->append)
+        cfg->append = DEFAULT_GUEST_APPEND;
+    return true;
 }
 
 /* The file name of the medium the PC boots first, for the window title. */
@@ -379,6 +426,8 @@ int main(int argc, char **argv)
             cfg.kernel_path = val;
         } else if (!strcmp(o, "-append")) {
             cfg.append = val;
+        } else if (!strcmp(o, "-initrd")) {
+            cfg.initrd_path = val;
         } else if (!strcmp(o, "-m")) {
             if (parse_size(val, &cfg.ram_bytes)) {
                 fprintf(stderr, "bt86: -m: bad size '%s'\n", val);
@@ -434,14 +483,26 @@ int main(int argc, char **argv)
         }
     }
     bool media = cfg.pc.fda || cfg.pc.hda || cfg.pc.cdrom;
-    if (!board_given)
-        cfg.board = media || (!cfg.bios_path && !cfg.kernel_path) ? BOARD_PC : BOARD_BARE;
-    if (cfg.board == BOARD_PC) {
-        if (cfg.kernel_path) {
-            fprintf(stderr, "bt86: -kernel runs on the bare machine (-M bare), without media\n");
-            return EXIT_USAGE;
+    /* Nothing to boot named at all: the default Linux guest, its consoles on stdio. */
+    bool guest = !board_given && !media && !cfg.bios_path && !cfg.kernel_path;
+    if (guest) {
+        if (!default_guest(&cfg))
+            return EXIT_ERROR;
+        if (!serial_given) {
+            cfg.serial_out = stdout;
+            cfg.serial_input = true;
+            cfg.serial_in_fd = 0;
         }
-        if (!cfg.bios_path && !(cfg.bios_path = beside_executable("bios.bin"))) {
+    }
+    bool linux_kernel = cfg.kernel_path && kernel_is_linux(cfg.kernel_path);
+    if (!board_given)
+        cfg.board = media || linux_kernel || (!cfg.bios_path && !cfg.kernel_path) ? BOARD_PC
+                                                                                  : BOARD_BARE;
+    if (cfg.board == BOARD_PC) {
+        static char bios[4096], rom[4096];
+        if (cfg.kernel_path)
+            cfg.linuxboot_rom = beside_executable("linuxboot.bin", rom);
+        if (!cfg.bios_path && !(cfg.bios_path = beside_executable("seabios/bios.bin", bios))) {
             fprintf(stderr, "bt86: no SeaBIOS image found in roms/seabios next to bt86: give "
                     "one with -bios FILE\n");
             return EXIT_USAGE;
@@ -461,9 +522,9 @@ int main(int argc, char **argv)
         }
     } else {
         if (media || cfg.script_len || cfg.time_limit_ns || screenshot || print_screen_at_exit ||
-            rtc_given || cfg.pc.boot_order || cfg.pc.boot_menu) {
-            fprintf(stderr, "bt86: media, -boot, -rtc and the screen options need the PC board "
-                    "(-M pc)\n");
+            rtc_given || cfg.pc.boot_order || cfg.pc.boot_menu || cfg.initrd_path) {
+            fprintf(stderr, "bt86: media, -boot, -rtc, -initrd and the screen options need the "
+                    "PC board (-M pc)\n");
             return EXIT_USAGE;
         }
     }
@@ -472,13 +533,17 @@ int main(int argc, char **argv)
                 "Multiboot kernel with -kernel FILE\n");
         return EXIT_USAGE;
     }
-    if (cfg.bios_path && cfg.kernel_path) {
+    if (cfg.board == BOARD_BARE && cfg.bios_path && cfg.kernel_path) {
         fprintf(stderr, "bt86: -kernel starts the kernel without firmware; drop -bios (firmware "
                 "that loads the kernel itself comes later)\n");
         return EXIT_USAGE;
     }
     if (cfg.append && !cfg.kernel_path) {
         fprintf(stderr, "bt86: -append is only allowed with -kernel\n");
+        return EXIT_USAGE;
+    }
+    if (cfg.initrd_path && !cfg.kernel_path) {
+        fprintf(stderr, "bt86: -initrd is only allowed with -kernel\n");
         return EXIT_USAGE;
     }
 
@@ -499,6 +564,10 @@ int main(int argc, char **argv)
     }
     struct window *win = NULL;
     if (display == 1) {
+        if (!name && cfg.kernel_path) {
+            const char *slash = strrchr(cfg.kernel_path, '/');
+            name = guest ? "Linux" : slash ? slash + 1 : cfg.kernel_path;
+        }
         if (!name)
             name = boot_medium_name(&cfg.pc);
         win = window_open(&m, name, err, sizeof(err));

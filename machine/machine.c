@@ -1,5 +1,7 @@
 #include "machine/machine.h"
 
+#include "machine/linuxboot.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +124,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
                  "Multiboot kernel (-kernel FILE)");
         return -1;
     }
-    if (cfg->bios_path && cfg->kernel_path) {
+    if (cfg->board == BOARD_BARE && cfg->bios_path && cfg->kernel_path) {
         snprintf(err, errlen, "-kernel runs without firmware: -bios cannot be combined with it "
                  "yet");
         return -1;
@@ -178,7 +180,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
     if (cfg->board == BOARD_PC) {
         struct pc_config pcfg = cfg->pc;
         pcfg.bios_path = cfg->bios_path;
-        if (pc_create(m, &pcfg, err, errlen)) {
+        if (pc_create(m, &pcfg, err, errlen) ||
+            (cfg->kernel_path && linux_load(m, cfg, err, errlen))) {
             machine_destroy(m);
             return -1;
         }

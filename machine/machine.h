@@ -70,8 +70,11 @@ struct machine_config {
     uint64_t time_limit_ns;  /* PC: virtual time limit, 0 = none */
     uint64_t ram_bytes;
     const char *bios_path;   /* raw firmware image, mapped below 4 GiB and at the top of 1 MiB */
-    const char *kernel_path; /* Multiboot kernel, run without firmware (excludes bios_path) */
+    const char *kernel_path; /* bare board: Multiboot kernel, run without firmware (excludes
+                              * bios_path); PC: Linux bzImage booted by SeaBIOS (linuxboot.h) */
     const char *append;      /* its arguments (-append), after the file name as QEMU passes them */
+    const char *initrd_path; /* PC: the Linux kernel's initrd (-initrd), NULL: none */
+    const char *linuxboot_rom; /* PC: bt86's option ROM that boots a -kernel (roms/linuxboot.bin) */
     FILE *debug_out;         /* where the 0x402/0xE9 debug console goes (NULL: discarded) */
     FILE *serial_out;        /* COM1 output (NULL: discarded) */
     bool serial_input;       /* COM1 reads host input from serial_in_fd */
