@@ -18,8 +18,9 @@
 #include "translator/x64.h"
 
 #define DEFAULT_CACHE_BYTES (32u << 20)
-/* Upper bound of host code per guest instruction (a handler call with its checks is ~80). */
-#define MAX_HOST_PER_INSN 128u
+/* Upper bound of host code per guest instruction: an inline memory access with its slow-path
+ * stub is ~250 bytes, a handler call with its checks ~80. */
+#define MAX_HOST_PER_INSN 320u
 #define MAX_HOST_FIXED 64u
 
 struct translator {
@@ -137,6 +138,36 @@ static bool gen_inline(struct x64buf *b, const struct insn *i)
 
 /* ---- handler calls ---- */
 
+/* Register-only operations that cannot fault, read no memory and look at neither EIP nor the
+ * instruction count: their handlers are called without the precise-fault bookkeeping. */
+static bool pure_register_op(const struct insn *i)
+{
+    if (i->flags & INSN_F_MEM)
+        return false;
+    switch (i->op) {
+    case OP_ADD: case OP_OR: case OP_ADC: case OP_SBB: case OP_AND: case OP_SUB: case OP_XOR:
+    case OP_CMP: case OP_TEST: case OP_ROL: case OP_ROR: case OP_RCL: case OP_RCR: case OP_SHL:
+    case OP_SHR: case OP_SAL: case OP_SAR: case OP_SHLD: case OP_SHRD: case OP_INC: case OP_DEC:
+    case OP_NOT: case OP_NEG: case OP_MUL: case OP_IMUL1: case OP_IMUL: case OP_IMUL3:
+    case OP_DAA: case OP_DAS: case OP_AAA: case OP_AAS: case OP_SALC: case OP_BT: case OP_BTS:
+    case OP_BTR: case OP_BTC: case OP_BSF: case OP_BSR: case OP_BSWAP: case OP_MOV: case OP_MOVZX:
+    case OP_MOVSX: case OP_LEA: case OP_XCHG: case OP_CMPXCHG: case OP_XADD: case OP_CMOV:
+    case OP_SETCC: case OP_CBW: case OP_CWD: case OP_SAHF: case OP_LAHF: case OP_CLC: case OP_STC:
+    case OP_CMC: case OP_CLD: case OP_STD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void gen_call_pure(struct x64buf *b, const struct iblock_insn *bi)
+{
+    x64_mov_rr64(b, X_RDI, X_RBX);
+    x64_mov_imm64(b, X_RSI, (uint64_t)(uintptr_t)&bi->insn);
+    x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)bi->fn);
+    x64_call_reg(b, X_RAX);
+}
+
 static void gen_sync_icount(struct x64buf *b, unsigned *pending)
 {
     if (*pending) {
@@ -161,7 +192,186 @@ static void gen_call_handler(struct x64buf *b, const struct iblock_insn *bi, uin
     x64_add_m64_imm8(b, X_RBX, CPU_OFF(icount), 1);
 }
 
+/* ---- memory operands inline ----
+ *
+ * 32-bit loads and stores with a 32-bit address: the segment check of seg_linear() (rights,
+ * range, wrap), the alignment-check flag, then the TLB tag compare and a page-crossing test,
+ * as lin_read_priv()/lin_write_priv() do; a hit is one host load or store. Anything else jumps
+ * out of line to a stub that calls the instruction's handler, which takes the slow path and
+ * raises the fault if there is one. */
+
+#define SEG_OFF(s, field) (CPU_OFF(seg) + (int32_t)((s) * sizeof(struct seg) + offsetof(struct seg, field)))
+_Static_assert(sizeof(struct tlb_entry) == 32, "the TLB index is scaled by a shift");
+
+#define MAX_SLOW_JUMPS 8
+struct slow_path {
+    size_t jumps[MAX_SLOW_JUMPS];
+    unsigned njumps;
+    size_t join;      /* where the inline path continues */
+    const struct iblock_insn *bi;
+    uint32_t eip;
+    unsigned pending; /* instructions completed inline but not yet counted */
+    bool store;       /* a store: after the handler, also check for self-modifying code */
+};
+
+static void slow_jump(struct x64buf *b, struct slow_path *sp, enum x64_cc cc)
+{
+    if (sp->njumps < MAX_SLOW_JUMPS)
+        sp->jumps[sp->njumps++] = x64_jcc32(b, cc);
+    else
+        b->overflow = true; /* cannot happen: at most 7 checks */
+}
+
+/* RCX = linear address of the E operand after the segment checks; RAX = TLB entry address. */
+static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, unsigned priv,
+                        struct slow_path *sp)
+{
+    int base = -1, index = -1;
+    if (i->base != INSN_NO_REG) {
+        x64_load32(b, X_RAX, X_RBX, REG_OFF(i->base));
+        base = X_RAX;
+    }
+    if (i->index != INSN_NO_REG) {
+        x64_load32(b, X_RDX, X_RBX, REG_OFF(i->index));
+        index = X_RDX;
+    }
+    x64_lea32(b, X_RCX, base, index, i->scale, i->disp);
+    const unsigned sr = i->seg;
+    x64_test_m8_imm(b, X_RBX, SEG_OFF(sr, rights), kind == TLB_WRITE ? SEGR_WRITE : SEGR_READ);
+    slow_jump(b, sp, XC_E);
+    x64_alu_rm32(b, XA_CMP, X_RCX, X_RBX, SEG_OFF(sr, valid_lo));
+    slow_jump(b, sp, XC_B);
+    x64_lea32(b, X_RAX, X_RCX, -1, 0, 3); /* last byte */
+    x64_alu_rr32(b, XA_CMP, X_RAX, X_RCX);
+    slow_jump(b, sp, XC_B); /* wrapped */
+    x64_alu_rm32(b, XA_CMP, X_RAX, X_RBX, SEG_OFF(sr, valid_hi));
+    slow_jump(b, sp, XC_A);
+    x64_alu_rm32(b, XA_ADD, X_RCX, X_RBX, SEG_OFF(sr, base));
+    x64_cmp_m32_imm(b, X_RBX, CPU_OFF(align_check), 0);
+    slow_jump(b, sp, XC_NE);
+    /* TLB entry: tlb.e[priv][(lin >> 12) & (TLB_SIZE - 1)] */
+    x64_mov_rr32(b, X_RAX, X_RCX);
+    x64_shr_ri32(b, X_RAX, PAGE_SHIFT);
+    x64_alu_ri32(b, XA_AND, X_RAX, TLB_SIZE - 1);
+    x64_shl_ri32(b, X_RAX, 5);
+    x64_add_rr64(b, X_RAX, X_RBX);
+    const int32_t e0 = CPU_OFF(tlb) + (int32_t)(offsetof(struct tlb, e) + priv * TLB_SIZE * sizeof(struct tlb_entry));
+    x64_mov_rr32(b, X_RDX, X_RCX);
+    x64_alu_ri32(b, XA_AND, X_RDX, PAGE_MASK);
+    x64_alu_rm32(b, XA_CMP, X_RDX, X_RAX, e0 + (int32_t)(offsetof(struct tlb_entry, tag) + 4 * kind));
+    slow_jump(b, sp, XC_NE);
+    x64_mov_rr32(b, X_RDX, X_RCX);
+    x64_alu_ri32(b, XA_AND, X_RDX, ~PAGE_MASK);
+    x64_alu_ri32(b, XA_CMP, X_RDX, PAGE_SIZE - 4);
+    slow_jump(b, sp, XC_A); /* crosses into the next page */
+    x64_add_rm64(b, X_RCX, X_RAX, e0 + (int32_t)offsetof(struct tlb_entry, addend));
+}
+
+static bool mem32(const struct insn *i)
+{
+    return (i->flags & INSN_F_MEM) && i->osize == 4 && i->asize == 4;
+}
+
+static void gen_alu_flags_and_result(struct x64buf *b, enum x64_alu hop, unsigned kind)
+{
+    /* EAX = a, ECX = b */
+    x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
+    x64_store32(b, X_RBX, CPU_OFF(lf_b), X_RCX);
+    x64_alu_rr32(b, hop, X_RAX, X_RCX);
+    x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
+    x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF32(kind));
+}
+
+static bool alu_kind(unsigned op, enum x64_alu *hop, unsigned *kind, bool *writes)
+{
+    *writes = true;
+    switch (op) {
+    case OP_ADD: *hop = XA_ADD; *kind = LF_ADD; return true;
+    case OP_SUB: *hop = XA_SUB; *kind = LF_SUB; return true;
+    case OP_CMP: *hop = XA_SUB; *kind = LF_SUB; *writes = false; return true;
+    case OP_AND: *hop = XA_AND; *kind = LF_LOGIC; return true;
+    case OP_TEST: *hop = XA_AND; *kind = LF_LOGIC; *writes = false; return true;
+    case OP_OR: *hop = XA_OR; *kind = LF_LOGIC; return true;
+    case OP_XOR: *hop = XA_XOR; *kind = LF_LOGIC; return true;
+    default: return false;
+    }
+}
+
+/* Inline forms with a memory operand: loads into a register (MOV, ALU), compares and tests of
+ * memory, and register/immediate stores (MOV). False, with nothing emitted: use the handler. */
+static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struct slow_path *sp)
+{
+    if (!mem32(i) || (i->flags & INSN_F_LOCK))
+        return false;
+    enum x64_alu hop = XA_ADD;
+    unsigned kind = 0;
+    bool writes = false;
+    if (i->op == OP_MOV && (i->form == FORM_EG || i->form == FORM_EI)) {
+        sp->store = true;
+        gen_address(b, i, TLB_WRITE, priv, sp);
+        if (i->form == FORM_EI) {
+            x64_store32_imm(b, X_RCX, 0, i->imm);
+        } else {
+            x64_load32(b, X_RAX, X_RBX, REG_OFF(i->reg));
+            x64_store32(b, X_RCX, 0, X_RAX);
+        }
+        return true;
+    }
+    if (i->op == OP_MOV && i->form == FORM_GE) {
+        gen_address(b, i, TLB_READ, priv, sp);
+        x64_load32(b, X_RAX, X_RCX, 0);
+        x64_store32(b, X_RBX, REG_OFF(i->reg), X_RAX);
+        return true;
+    }
+    if (!alu_kind(i->op, &hop, &kind, &writes))
+        return false;
+    if (i->form == FORM_GE) { /* reg OP= mem */
+        gen_address(b, i, TLB_READ, priv, sp);
+        x64_load32(b, X_RCX, X_RCX, 0);
+        x64_load32(b, X_RAX, X_RBX, REG_OFF(i->reg));
+        gen_alu_flags_and_result(b, hop, kind);
+        if (writes)
+            x64_store32(b, X_RBX, REG_OFF(i->reg), X_RAX);
+        return true;
+    }
+    if (!writes && (i->form == FORM_EG || i->form == FORM_EI)) { /* CMP/TEST mem, reg/imm */
+        gen_address(b, i, TLB_READ, priv, sp);
+        x64_load32(b, X_RAX, X_RCX, 0);
+        if (i->form == FORM_EG)
+            x64_load32(b, X_RCX, X_RBX, REG_OFF(i->reg));
+        else
+            x64_mov_imm64(b, X_RCX, i->imm);
+        gen_alu_flags_and_result(b, hop, kind);
+        return true;
+    }
+    return false;
+}
+
 #define MAX_EXITS (IBLOCK_MAX_INSNS * 3)
+
+/* The stub behind an inline memory access: the handler does the whole instruction (slow path
+ * or fault). Afterwards the block goes on where the inline path would have, unless the
+ * handler raised an event or wrote this block's code. */
+static void gen_slow_stub(struct x64buf *b, const struct slow_path *sp, const uint32_t *pgen,
+                          uint32_t gen, size_t epilogue)
+{
+    for (unsigned k = 0; k < sp->njumps; k++)
+        x64_patch_here(b, sp->jumps[k]);
+    unsigned pending = sp->pending;
+    gen_call_handler(b, sp->bi, sp->eip, &pending); /* counts it: pending + 1 */
+    x64_cmp_m64_imm8(b, X_RBX, CPU_OFF(events), 0);
+    x64_patch_to(b, x64_jcc32(b, XC_NE), epilogue);
+    if (sp->store) {
+        x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)pgen);
+        x64_cmp_m32_imm(b, X_RAX, 0, gen);
+        x64_patch_to(b, x64_jcc32(b, XC_NE), epilogue);
+    }
+    /* Back to the inline accounting: this instruction and those before it are counted again
+     * at the next synchronisation point. */
+    int back = -(int)sp->pending - 1;
+    x64_add_m64_imm8(b, X_RBX, CPU_OFF(icount), (int8_t)back);
+    x64_patch_to(b, x64_jmp32(b), sp->join);
+}
 
 size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint32_t eip,
                              uint8_t *w, size_t cap, unsigned *inlined_out)
@@ -170,7 +380,10 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
     x64_init(&b, w, cap);
     size_t exits[MAX_EXITS];
     unsigned nexits = 0;
+    struct slow_path slows[IBLOCK_MAX_INSNS];
+    unsigned nslows = 0;
     const uint32_t *pgen = &c->icache->page_gen[blk->ppage];
+    const unsigned priv = c->cpl == 3;
 
     x64_push(&b, X_RBX);
     x64_mov_rr64(&b, X_RBX, X_RDI);
@@ -180,9 +393,21 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
     for (uint32_t k = 0; k < blk->n; k++) {
         const struct iblock_insn *bi = &blk->ins[k];
         const bool last = k + 1 == blk->n;
-        if (gen_inline(&b, &bi->insn)) {
+        struct slow_path *sp = &slows[nslows];
+        *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending};
+        if (gen_mem(&b, &bi->insn, priv, sp)) {
+            sp->join = x64_used(&b);
+            nslows++;
             pending++;
             inlined++;
+            last_inline = true;
+        } else if (gen_inline(&b, &bi->insn)) {
+            pending++;
+            inlined++;
+            last_inline = true;
+        } else if (pure_register_op(&bi->insn)) {
+            gen_call_pure(&b, bi);
+            pending++;
             last_inline = true;
         } else {
             last_inline = false;
@@ -205,10 +430,13 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
     if (last_inline)
         x64_store32_imm(&b, X_RBX, CPU_OFF(eip), eip);
     gen_sync_icount(&b, &pending);
+    const size_t epilogue = x64_used(&b);
     for (unsigned k = 0; k < nexits; k++)
         x64_patch_here(&b, exits[k]);
     x64_pop(&b, X_RBX);
     x64_ret(&b);
+    for (unsigned k = 0; k < nslows; k++)
+        gen_slow_stub(&b, &slows[k], pgen, blk->gen, epilogue);
     if (inlined_out)
         *inlined_out = inlined;
     return x64_ok(&b) ? x64_used(&b) : 0;

@@ -138,6 +138,44 @@ void x64_lea32(struct x64buf *b, enum x64_reg dst, int base, int index, unsigned
         x64_byte(b, (uint8_t)disp);
 }
 
+void x64_alu_rm32(struct x64buf *b, enum x64_alu op, enum x64_reg dst, enum x64_reg base, int32_t disp)
+{
+    op_mem(b, false, (uint8_t)(op << 3 | 3), dst, base, disp);
+}
+
+void x64_add_rm64(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp)
+{
+    op_mem(b, true, 0x03, dst, base, disp);
+}
+
+void x64_add_rr64(struct x64buf *b, enum x64_reg dst, enum x64_reg src)
+{
+    op_rr(b, true, 0x01, src, dst);
+}
+
+void x64_mov_rr32(struct x64buf *b, enum x64_reg dst, enum x64_reg src)
+{
+    op_rr(b, false, 0x89, src, dst);
+}
+
+void x64_shr_ri32(struct x64buf *b, enum x64_reg r, uint8_t n)
+{
+    op_rr(b, false, 0xC1, 5, r);
+    x64_byte(b, n);
+}
+
+void x64_shl_ri32(struct x64buf *b, enum x64_reg r, uint8_t n)
+{
+    op_rr(b, false, 0xC1, 4, r);
+    x64_byte(b, n);
+}
+
+void x64_test_m8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm)
+{
+    op_mem(b, false, 0xF6, 0, base, disp);
+    x64_byte(b, imm);
+}
+
 void x64_add_m64_imm8(struct x64buf *b, enum x64_reg base, int32_t disp, int8_t imm)
 {
     op_mem(b, true, 0x83, 0, base, disp);
@@ -194,10 +232,15 @@ size_t x64_jmp32(struct x64buf *b)
     return b->overflow ? 0 : at;
 }
 
-void x64_patch_here(struct x64buf *b, size_t rel32_at)
+void x64_patch_to(struct x64buf *b, size_t rel32_at, size_t target)
 {
     if (b->overflow || rel32_at == 0)
         return;
-    int32_t rel = (int32_t)(x64_used(b) - (rel32_at + 4));
+    int32_t rel = (int32_t)((int64_t)target - (int64_t)(rel32_at + 4));
     memcpy(b->start + rel32_at, &rel, 4);
+}
+
+void x64_patch_here(struct x64buf *b, size_t rel32_at)
+{
+    x64_patch_to(b, rel32_at, x64_used(b));
 }

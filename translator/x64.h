@@ -60,6 +60,16 @@ void x64_add_m64_imm8(struct x64buf *b, enum x64_reg base, int32_t disp, int8_t 
 void x64_cmp_m32_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint32_t imm);
 void x64_cmp_m64_imm8(struct x64buf *b, enum x64_reg base, int32_t disp, int8_t imm);
 
+/* dst OP= [base + disp] (32-bit), and 64-bit dst += [base + disp] / src. */
+void x64_alu_rm32(struct x64buf *b, enum x64_alu op, enum x64_reg dst, enum x64_reg base, int32_t disp);
+void x64_add_rm64(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
+void x64_add_rr64(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
+void x64_mov_rr32(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
+void x64_shr_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
+void x64_shl_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
+/* test byte [base + disp], imm8 */
+void x64_test_m8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm);
+
 void x64_push(struct x64buf *b, enum x64_reg r);
 void x64_pop(struct x64buf *b, enum x64_reg r);
 void x64_call_reg(struct x64buf *b, enum x64_reg r);
@@ -70,5 +80,7 @@ void x64_ret(struct x64buf *b);
 size_t x64_jcc32(struct x64buf *b, enum x64_cc cc);
 size_t x64_jmp32(struct x64buf *b);
 void x64_patch_here(struct x64buf *b, size_t rel32_at);
+/* Point the rel32 at `rel32_at` to buffer offset `target`. */
+void x64_patch_to(struct x64buf *b, size_t rel32_at, size_t target);
 
 #endif
