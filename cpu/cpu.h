@@ -159,6 +159,7 @@ typedef void (*cpu_host_block)(struct cpu *c);
 struct cpu_block_engine {
     void *ctx;
     const uint32_t *gen;
+    uint32_t hot_runs; /* runs by the interpreter before a block is translated (1: at once) */
     cpu_host_block (*translate)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);
     /* Optional: run the block itself (compare mode); false lets the interpreter run it. */
     bool (*run)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);

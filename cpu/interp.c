@@ -191,10 +191,6 @@ static struct iblock *form_block(struct cpu *c, uint32_t eip, uint32_t lin)
     return b;
 }
 
-/* Blocks run this often by the interpreter before they are translated: code that runs once
- * (BIOS set-up, boot code) is not worth the translation. */
-#define TRANSLATE_AFTER_RUNS 2
-
 /* Run block `b` (entered at `eip`, the whole block within the budget) as host code,
  * translating it when it has become hot. Returns false to let the interpreter run it. */
 static bool run_translated(struct cpu *c, struct iblock *b, uint32_t eip)
@@ -207,7 +203,7 @@ static bool run_translated(struct cpu *c, struct iblock *b, uint32_t eip)
     if (en->run)
         return en->run(en->ctx, c, b, eip);
     if (b->host_gen != *en->gen || b->host_eip != eip) {
-        if (++b->runs < TRANSLATE_AFTER_RUNS)
+        if (++b->runs < en->hot_runs)
             return false;
         b->runs = 0;
         b->host = en->translate(en->ctx, c, b, eip);

@@ -654,6 +654,16 @@ int main(int argc, char **argv)
         if (m.testdev.post_written)
             fprintf(stderr, "; last POST code 0x%02x", m.testdev.post);
         fprintf(stderr, "\n");
+        if (m.translator) {
+            struct translator_stats st;
+            translator_get_stats(m.translator, &st);
+            fprintf(stderr, "bt86: translator: %llu blocks, %llu guest instructions (%llu inline), "
+                    "%.1f host bytes per guest instruction, %llu cache flushes\n",
+                    (unsigned long long)st.blocks, (unsigned long long)st.guest_insns,
+                    (unsigned long long)st.inline_insns,
+                    st.guest_insns ? (double)st.host_bytes / (double)st.guest_insns : 0.0,
+                    (unsigned long long)st.flushes);
+        }
     } else if (abnormal && m.testdev.post_written) {
         fprintf(stderr, "bt86: last POST code 0x%02x\n", m.testdev.post);
     }
