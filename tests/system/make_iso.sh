@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# make_iso.sh grub|isolinux OUTPUT.iso: builds a small bootable CD image for the system tests.
+# make_iso.sh grub|isolinux|memtest OUTPUT.iso: builds a small bootable CD image for the
+# system tests.
 #   grub      grub-mkrescue (Debian grub-pc-bin, grub-common, xorriso, mtools): a menu that
 #             waits forever (timeout=-1) in the VGA text console, with one entry
 #             "bt86 test entry".
 #   isolinux  ISOLINUX (Debian isolinux, syslinux-common) on an El Torito no-emulation image
 #             made by xorriso (or genisoimage): shows a DISPLAY file "bt86 isolinux ok" and
 #             waits at its boot: prompt (PROMPT 1, TIMEOUT 0).
+#   memtest   grub-mkrescue with Debian's memtest86+ (/boot/memtest86+ia32.bin), started at
+#             once with linux16, as Debian's GRUB menu entry does.
 # Reports a skip (status 77) when the tools are not installed.
 set -euo pipefail
 kind=$1 out=$2
@@ -36,6 +39,25 @@ menuentry "bt86 second entry" {
 }
 EOF
     # Only the BIOS platform: an EFI image would need grub-efi and is of no use here.
+    grub-mkrescue --directory=/usr/lib/grub/i386-pc -o "$work/out.iso" "$root" \
+        >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+    ;;
+memtest)
+    command -v grub-mkrescue >/dev/null || skip "grub-mkrescue is absent (grub-common)"
+    [ -d /usr/lib/grub/i386-pc ] || skip "/usr/lib/grub/i386-pc is absent (grub-pc-bin)"
+    command -v xorriso >/dev/null || skip "xorriso is absent"
+    command -v mformat >/dev/null || skip "mformat is absent (mtools)"
+    mt=/boot/memtest86+ia32.bin
+    [ -f "$mt" ] || skip "$mt is absent (memtest86+)"
+    mkdir -p "$root/boot/grub"
+    cp "$mt" "$root/boot/"
+    cat >"$root/boot/grub/grub.cfg" <<'CFG'
+terminal_output console
+set timeout=0
+menuentry "Memory test (memtest86+ia32.bin)" {
+    linux16 /boot/memtest86+ia32.bin
+}
+CFG
     grub-mkrescue --directory=/usr/lib/grub/i386-pc -o "$work/out.iso" "$root" \
         >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
     ;;
@@ -72,7 +94,7 @@ EOF
     fi
     ;;
 *)
-    echo "usage: make_iso.sh grub|isolinux OUTPUT.iso" >&2
+    echo "usage: make_iso.sh grub|isolinux|memtest OUTPUT.iso" >&2
     exit 2
     ;;
 esac
