@@ -16,6 +16,7 @@ struct icache *icache_create(struct memmap *mem)
         return NULL;
     }
     ic->mem = mem;
+    ic->block_limit = IBLOCK_MAX_INSNS;
     icache_flush(ic);
     return ic;
 }

@@ -63,6 +63,7 @@ struct icache {
     uint32_t pool_used;
     uint32_t *page_gen; /* per physical page */
     uint32_t epoch;
+    uint32_t block_limit; /* instructions per block, 1..IBLOCK_MAX_INSNS (tests use 1) */
     struct memmap *mem;
     uint64_t hits, misses;
 };

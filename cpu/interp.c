@@ -159,7 +159,7 @@ static struct iblock *form_block(struct cpu *c, uint32_t eip, uint32_t lin)
     struct iblock_insn *ins = &ic->pool[ic->pool_used];
     const uint8_t *host = (const uint8_t *)(uintptr_t)(lin + e->addend);
     uint32_t off = 0, n = 0;
-    while (n < IBLOCK_MAX_INSNS && off < avail) {
+    while (n < ic->block_limit && off < avail) {
         if (unlikely(bp) && n > 0 && dbg_insn_bp_at(c, lin + off))
             break;
         struct insn *in = &ins[n].insn;

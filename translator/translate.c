@@ -516,6 +516,11 @@ void translator_attach(struct translator *t, struct cpu *c)
 
 const uint32_t *translator_generation(const struct translator *t) { return &t->cc.gen; }
 
+void translator_set_hot_runs(struct translator *t, uint32_t runs)
+{
+    t->engine.hot_runs = runs ? runs : 1;
+}
+
 void translator_get_stats(const struct translator *t, struct translator_stats *out)
 {
     *out = t->st;

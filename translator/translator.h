@@ -32,6 +32,8 @@ void translator_destroy(struct translator *t);
 /* Make `c` run its blocks through `t` (NULL detaches). */
 void translator_attach(struct translator *t, struct cpu *c);
 void translator_get_stats(const struct translator *t, struct translator_stats *out);
+/* Translate a block on its `runs`-th execution (1: before its first). */
+void translator_set_hot_runs(struct translator *t, uint32_t runs);
 
 /* For compare mode and diagnostics. */
 struct iblock;

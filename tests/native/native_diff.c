@@ -46,8 +46,10 @@
 #include "cpu/fpu.h"
 #include "cpu/insn.h"
 #include "cpu/undef_flags.h"
+#include "cpu/icache.h"
 #include "tests/native/gen.h"
 #include "tests/native/oracle_proto.h"
+#include "translator/translator.h"
 #include "tests/support/testvm.h"
 
 #ifndef ORACLE32_PATH
@@ -956,6 +958,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: native_diff [seed] [count] [--seed S] [--count N] [--case N] "
                     "[--max-report K] [--max-per-op K] [--batch N] [--groups g1,g2]\n"
+                    "       [--translator]   (every instruction through the binary translator)\n"
                     "       native_diff --code HEX [--set reg=value]... [--mem addr=HEX]...\n"
                     "           (reg: eax..edi, eflags, es=ldt; addresses in the data region)\n");
     exit(2);
@@ -971,6 +974,7 @@ int main(int argc, char **argv)
     int64_t single = -1;
     struct custom cu = {0};
     unsigned batch_cases = 256;
+    bool translated = false;
     int positional = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1004,7 +1008,9 @@ int main(int argc, char **argv)
                 mask |= 1ull << k;
             }
             gen_only_groups(mask);
-        } else if (!strcmp(a, "--batch") && i + 1 < argc)
+        } else if (!strcmp(a, "--translator"))
+            translated = true;
+        else if (!strcmp(a, "--batch") && i + 1 < argc)
             batch_cases = (unsigned)strtoul(argv[++i], NULL, 0);
         else if (a[0] != '-' && positional < 2)
             *(positional++ == 0 ? &r.seed : &r.count) = strtoull(a, NULL, 0);
@@ -1036,6 +1042,19 @@ int main(int argc, char **argv)
         return 1;
     }
     vm_setup(&r);
+    struct translator *tr = NULL;
+    if (translated) {
+        /* Every instruction as a translated one-instruction block, from its first run: the
+         * inline forms, their slow paths and faults meet the host CPU too. */
+        tr = translator_create(0);
+        if (!tr) {
+            fprintf(stderr, "native_diff: cannot create the translator\n");
+            return 1;
+        }
+        translator_set_hot_runs(tr, 1);
+        r.vm.cpu.icache->block_limit = 1;
+        translator_attach(tr, &r.vm.cpu);
+    }
 
     if (cu.code && single < 0)
         single = 0;
@@ -1145,6 +1164,20 @@ int main(int argc, char **argv)
            r.steps, r.cases, r.mismatches, r.seed);
     if (r.harness_errors)
         printf("native diff: %" PRIu64 " cases lost by the oracle\n", r.harness_errors);
+    if (tr) {
+        struct translator_stats st;
+        translator_get_stats(tr, &st);
+        printf("translator: %" PRIu64 " one-instruction blocks translated, %" PRIu64 " inline\n",
+               st.blocks, st.inline_insns);
+        /* A run where the translator never ran would prove nothing. */
+        if (st.blocks < r.steps / 2) {
+            printf("native diff: FAILED: only %" PRIu64 " of %" PRIu64 " instructions translated\n",
+                   st.blocks, r.steps);
+            r.mismatches++;
+        }
+        translator_attach(NULL, &r.vm.cpu);
+        translator_destroy(tr);
+    }
     for (unsigned k = 0; k < 2; k++)
         free(inflight[k].gc);
     free(req.p);
