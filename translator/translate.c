@@ -225,7 +225,7 @@ static void slow_jump(struct x64buf *b, struct slow_path *sp, enum x64_cc cc)
 
 /* RCX = linear address of the E operand after the segment checks; RAX = TLB entry address. */
 static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, unsigned priv,
-                        struct slow_path *sp)
+                        unsigned size, struct slow_path *sp)
 {
     int base = -1, index = -1;
     if (i->base != INSN_NO_REG) {
@@ -242,14 +242,16 @@ static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, u
     slow_jump(b, sp, XC_E);
     x64_alu_rm32(b, XA_CMP, X_RCX, X_RBX, SEG_OFF(sr, valid_lo));
     slow_jump(b, sp, XC_B);
-    x64_lea32(b, X_RAX, X_RCX, -1, 0, 3); /* last byte */
+    x64_lea32(b, X_RAX, X_RCX, -1, 0, (int32_t)size - 1); /* last byte */
     x64_alu_rr32(b, XA_CMP, X_RAX, X_RCX);
     slow_jump(b, sp, XC_B); /* wrapped */
     x64_alu_rm32(b, XA_CMP, X_RAX, X_RBX, SEG_OFF(sr, valid_hi));
     slow_jump(b, sp, XC_A);
     x64_alu_rm32(b, XA_ADD, X_RCX, X_RBX, SEG_OFF(sr, base));
-    x64_cmp_m32_imm(b, X_RBX, CPU_OFF(align_check), 0);
-    slow_jump(b, sp, XC_NE);
+    if (size > 1) { /* a byte is never misaligned */
+        x64_cmp_m32_imm(b, X_RBX, CPU_OFF(align_check), 0);
+        slow_jump(b, sp, XC_NE);
+    }
     /* TLB entry: tlb.e[priv][(lin >> 12) & (TLB_SIZE - 1)] */
     x64_mov_rr32(b, X_RAX, X_RCX);
     x64_shr_ri32(b, X_RAX, PAGE_SHIFT);
@@ -263,7 +265,7 @@ static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, u
     slow_jump(b, sp, XC_NE);
     x64_mov_rr32(b, X_RDX, X_RCX);
     x64_alu_ri32(b, XA_AND, X_RDX, ~PAGE_MASK);
-    x64_alu_ri32(b, XA_CMP, X_RDX, PAGE_SIZE - 4);
+    x64_alu_ri32(b, XA_CMP, X_RDX, PAGE_SIZE - size);
     slow_jump(b, sp, XC_A); /* crosses into the next page */
     x64_add_rm64(b, X_RCX, X_RAX, e0 + (int32_t)offsetof(struct tlb_entry, addend));
 }
@@ -298,6 +300,101 @@ static bool alu_kind(unsigned op, enum x64_alu *hop, unsigned *kind, bool *write
     }
 }
 
+/* Guest register `r` of `size` bytes as a host memory operand offset (AH..BH are byte 1). */
+static int32_t greg_off(unsigned r, unsigned size)
+{
+    if (size == 1 && r >= 4)
+        return REG_OFF(r - 4) + 1;
+    return REG_OFF(r);
+}
+
+/* Narrow register moves and the widening moves (MOVZX/MOVSX), register and memory sources,
+ * and 8/16-bit MOV loads and stores. */
+static bool gen_narrow(struct x64buf *b, const struct insn *i, unsigned priv, struct slow_path *sp)
+{
+    const bool mem = i->flags & INSN_F_MEM;
+    if (mem && i->asize != 4)
+        return false;
+    if (i->op == OP_MOVZX || i->op == OP_MOVSX) {
+        if (i->osize != 4 && i->osize != 2)
+            return false;
+        const unsigned ss = i->ssize;
+        const bool zx = i->op == OP_MOVZX;
+        enum x64_reg from = X_RBX;
+        int32_t off;
+        if (mem) {
+            gen_address(b, i, TLB_READ, priv, ss, sp);
+            from = X_RCX;
+            off = 0;
+        } else {
+            off = greg_off(i->rm, ss);
+        }
+        if (ss == 1)
+            (zx ? x64_load8zx : x64_load8sx)(b, X_RAX, from, off);
+        else
+            (zx ? x64_load16zx : x64_load16sx)(b, X_RAX, from, off);
+        if (i->osize == 4)
+            x64_store32(b, X_RBX, REG_OFF(i->reg), X_RAX);
+        else
+            x64_store16(b, X_RBX, REG_OFF(i->reg), X_RAX);
+        return true;
+    }
+    if (i->op != OP_MOV || (i->osize != 1 && i->osize != 2))
+        return false;
+    const unsigned sz = i->osize;
+    if (i->form == FORM_EI) {
+        enum x64_reg base = X_RBX;
+        int32_t off = greg_off(i->rm, sz);
+        if (mem) {
+            sp->store = true;
+            gen_address(b, i, TLB_WRITE, priv, sz, sp);
+            base = X_RCX;
+            off = 0;
+        }
+        if (sz == 1)
+            x64_store8_imm(b, base, off, (uint8_t)i->imm);
+        else
+            x64_store16_imm(b, base, off, (uint16_t)i->imm);
+        return true;
+    }
+    if (i->form != FORM_EG && i->form != FORM_GE)
+        return false;
+    const bool to_e = i->form == FORM_EG;
+    if (!mem) { /* register to register: source into AL/AX */
+        unsigned src = to_e ? i->reg : i->rm;
+        if (sz == 1)
+            x64_load8zx(b, X_RAX, X_RBX, greg_off(src, 1));
+        else
+            x64_load16zx(b, X_RAX, X_RBX, REG_OFF(src));
+    }
+    if (mem) {
+        if (to_e) {
+            sp->store = true;
+            gen_address(b, i, TLB_WRITE, priv, sz, sp);
+            if (sz == 1)
+                x64_load8zx(b, X_RAX, X_RBX, greg_off(i->reg, 1));
+            else
+                x64_load16zx(b, X_RAX, X_RBX, REG_OFF(i->reg));
+            if (sz == 1)
+                x64_store8(b, X_RCX, 0, X_RAX);
+            else
+                x64_store16(b, X_RCX, 0, X_RAX);
+            return true;
+        }
+        gen_address(b, i, TLB_READ, priv, sz, sp);
+        if (sz == 1)
+            x64_load8zx(b, X_RAX, X_RCX, 0);
+        else
+            x64_load16zx(b, X_RAX, X_RCX, 0);
+    }
+    unsigned dst = to_e ? i->rm : i->reg;
+    if (sz == 1)
+        x64_store8(b, X_RBX, greg_off(dst, 1), X_RAX);
+    else
+        x64_store16(b, X_RBX, REG_OFF(dst), X_RAX);
+    return true;
+}
+
 /* Inline forms with a memory operand: loads into a register (MOV, ALU), compares and tests of
  * memory, and register/immediate stores (MOV). False, with nothing emitted: use the handler. */
 static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struct slow_path *sp)
@@ -309,7 +406,7 @@ static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struc
     bool writes = false;
     if (i->op == OP_MOV && (i->form == FORM_EG || i->form == FORM_EI)) {
         sp->store = true;
-        gen_address(b, i, TLB_WRITE, priv, sp);
+        gen_address(b, i, TLB_WRITE, priv, 4, sp);
         if (i->form == FORM_EI) {
             x64_store32_imm(b, X_RCX, 0, i->imm);
         } else {
@@ -319,7 +416,7 @@ static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struc
         return true;
     }
     if (i->op == OP_MOV && i->form == FORM_GE) {
-        gen_address(b, i, TLB_READ, priv, sp);
+        gen_address(b, i, TLB_READ, priv, 4, sp);
         x64_load32(b, X_RAX, X_RCX, 0);
         x64_store32(b, X_RBX, REG_OFF(i->reg), X_RAX);
         return true;
@@ -327,7 +424,7 @@ static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struc
     if (!alu_kind(i->op, &hop, &kind, &writes))
         return false;
     if (i->form == FORM_GE) { /* reg OP= mem */
-        gen_address(b, i, TLB_READ, priv, sp);
+        gen_address(b, i, TLB_READ, priv, 4, sp);
         x64_load32(b, X_RCX, X_RCX, 0);
         x64_load32(b, X_RAX, X_RBX, REG_OFF(i->reg));
         gen_alu_flags_and_result(b, hop, kind);
@@ -336,7 +433,7 @@ static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struc
         return true;
     }
     if (!writes && (i->form == FORM_EG || i->form == FORM_EI)) { /* CMP/TEST mem, reg/imm */
-        gen_address(b, i, TLB_READ, priv, sp);
+        gen_address(b, i, TLB_READ, priv, 4, sp);
         x64_load32(b, X_RAX, X_RCX, 0);
         if (i->form == FORM_EG)
             x64_load32(b, X_RCX, X_RBX, REG_OFF(i->reg));
@@ -396,9 +493,10 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
         const bool last = k + 1 == blk->n;
         struct slow_path *sp = &slows[nslows];
         *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending};
-        if (gen_mem(&b, &bi->insn, priv, sp)) {
+        if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp)) {
             sp->join = x64_used(&b);
-            nslows++;
+            if (sp->njumps) /* a register-only narrow move has no slow path */
+                nslows++;
             pending++;
             inlined++;
             last_inline = true;

@@ -68,6 +68,63 @@ void x64_store32_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint32_t
     x64_u32(b, imm);
 }
 
+static void op0f_mem(struct x64buf *b, uint8_t opcode, unsigned reg, unsigned base, int32_t disp)
+{
+    rex(b, false, reg, 0, base);
+    x64_byte(b, 0x0F);
+    x64_byte(b, opcode);
+    mem_operand(b, reg, base, disp);
+}
+
+void x64_load8zx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp)
+{
+    op0f_mem(b, 0xB6, dst, base, disp);
+}
+
+void x64_load16zx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp)
+{
+    op0f_mem(b, 0xB7, dst, base, disp);
+}
+
+void x64_load8sx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp)
+{
+    op0f_mem(b, 0xBE, dst, base, disp);
+}
+
+void x64_load16sx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp)
+{
+    op0f_mem(b, 0xBF, dst, base, disp);
+}
+
+void x64_store8(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src)
+{
+    if (src > X_RBX) { /* only AL/CL/DL/BL encode without REX */
+        b->overflow = true;
+        return;
+    }
+    op_mem(b, false, 0x88, src, base, disp);
+}
+
+void x64_store16(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src)
+{
+    x64_byte(b, 0x66);
+    op_mem(b, false, 0x89, src, base, disp);
+}
+
+void x64_store8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm)
+{
+    op_mem(b, false, 0xC6, 0, base, disp);
+    x64_byte(b, imm);
+}
+
+void x64_store16_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint16_t imm)
+{
+    x64_byte(b, 0x66);
+    op_mem(b, false, 0xC7, 0, base, disp);
+    x64_byte(b, (uint8_t)imm);
+    x64_byte(b, (uint8_t)(imm >> 8));
+}
+
 void x64_mov_imm64(struct x64buf *b, enum x64_reg dst, uint64_t imm)
 {
     if (imm <= 0xFFFFFFFFu) { /* mov r32, imm32 zero-extends */

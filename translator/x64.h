@@ -45,6 +45,16 @@ void x64_load32(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t d
 void x64_store32(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src);
 void x64_load64(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
 void x64_store32_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint32_t imm);
+/* Narrow loads (zero- or sign-extended to 32 bits) and stores. 8-bit stores take their
+ * source from AL, CL or DL only (no REX byte, so no SPL..DIL ambiguity). */
+void x64_load8zx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
+void x64_load16zx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
+void x64_load8sx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
+void x64_load16sx(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
+void x64_store8(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src);
+void x64_store16(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src);
+void x64_store8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm);
+void x64_store16_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint16_t imm);
 void x64_mov_imm64(struct x64buf *b, enum x64_reg dst, uint64_t imm);
 void x64_mov_rr64(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
 
