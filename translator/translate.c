@@ -126,6 +126,51 @@ static bool gen_lea(struct x64buf *b, const struct insn *i)
     return true;
 }
 
+/* SHL/SHR/SAR r32 by an immediate count, flags as cpu/exec_shift.c computes them eagerly:
+ * CF, SF, ZF, PF from the host's shift (the SDM defines them for a nonzero count), AF 0, OF by
+ * the count-1 formula for every count, and no lazy record afterwards. A count of 0 does
+ * nothing at all. */
+static bool gen_shift(struct x64buf *b, const struct insn *i)
+{
+    if (!reg_form32(i) || i->form != FORM_EI)
+        return false;
+    if (i->op != OP_SHL && i->op != OP_SAL && i->op != OP_SHR && i->op != OP_SAR)
+        return false;
+    const uint8_t n = i->imm & 31;
+    if (n == 0)
+        return true;
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+    x64_mov_rr32(b, X_RDX, X_RAX); /* the operand, for SHR's OF */
+    if (i->op == OP_SHR)
+        x64_shr_ri32(b, X_RAX, n);
+    else if (i->op == OP_SAR)
+        x64_sar_ri32(b, X_RAX, n);
+    else
+        x64_shl_ri32(b, X_RAX, n);
+    x64_store32(b, X_RBX, REG_OFF(i->rm), X_RAX); /* MOV keeps the host flags */
+    x64_lahf_to_ecx(b);
+    x64_alu_ri32(b, XA_AND, X_RCX, FL_SF | FL_ZF | FL_PF | FL_CF);
+    if (i->op == OP_SHL || i->op == OP_SAL) { /* OF = top bit of the result ^ CF */
+        x64_mov_rr32(b, X_RDX, X_RAX);
+        x64_shr_ri32(b, X_RDX, 31);
+        x64_mov_rr32(b, X_RAX, X_RCX);
+        x64_alu_ri32(b, XA_AND, X_RAX, FL_CF);
+        x64_alu_rr32(b, XA_XOR, X_RDX, X_RAX);
+        x64_shl_ri32(b, X_RDX, 11);
+        x64_alu_rr32(b, XA_OR, X_RCX, X_RDX);
+    } else if (i->op == OP_SHR) { /* OF = top bit of the operand */
+        x64_shr_ri32(b, X_RDX, 31);
+        x64_shl_ri32(b, X_RDX, 11);
+        x64_alu_rr32(b, XA_OR, X_RCX, X_RDX);
+    }
+    x64_load32(b, X_RAX, X_RBX, CPU_OFF(eflags));
+    x64_alu_ri32(b, XA_AND, X_RAX, ~FL_ARITH);
+    x64_alu_rr32(b, XA_OR, X_RAX, X_RCX);
+    x64_store32(b, X_RBX, CPU_OFF(eflags), X_RAX);
+    x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF_NONE);
+    return true;
+}
+
 /* Emit `i` inline if it has an inline form; false: it needs its handler. */
 static bool gen_inline(struct x64buf *b, const struct insn *i)
 {
@@ -133,6 +178,7 @@ static bool gen_inline(struct x64buf *b, const struct insn *i)
     case OP_NOP: return true;
     case OP_MOV: return gen_mov(b, i);
     case OP_LEA: return gen_lea(b, i);
+    case OP_SHL: case OP_SAL: case OP_SHR: case OP_SAR: return gen_shift(b, i);
     default: return gen_alu(b, i);
     }
 }
@@ -447,6 +493,50 @@ static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struc
 
 #define MAX_EXITS (IBLOCK_MAX_INSNS * 3)
 
+/* What the lazy-flags record holds at a point of a block, when the translator knows it: the
+ * last flag-setting instruction was an inline 32-bit ALU operation (its slow-path handler
+ * records the same kind), so a Jcc can redo that operation on the host and branch on the
+ * host's own flags, which are the guest's for these operations. */
+enum flags_src { FS_UNKNOWN, FS_ADD, FS_SUB, FS_LOGIC };
+
+static enum flags_src flags_after_inline(const struct insn *i, enum flags_src before)
+{
+    if (i->op == OP_SHL || i->op == OP_SAL || i->op == OP_SHR || i->op == OP_SAR)
+        return (i->imm & 31) ? FS_UNKNOWN : before; /* eager flags */
+    enum x64_alu hop;
+    unsigned kind;
+    bool writes;
+    if (!alu_kind(i->op, &hop, &kind, &writes))
+        return before; /* MOV, LEA, NOP, MOVZX/MOVSX: flags untouched */
+    return kind == LF_ADD ? FS_ADD : kind == LF_SUB ? FS_SUB : FS_LOGIC;
+}
+
+/* Jcc rel (32-bit operand size) after a known flag producer. Taken: EIP = target and the
+ * block ends (through `exits`); the CS limit check goes to the handler's slow path, which
+ * raises the #GP. Not taken: the block goes on. */
+static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum flags_src fs,
+                    unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp)
+{
+    if (i->op != OP_JCC || i->osize != 4 || fs == FS_UNKNOWN)
+        return false;
+    const uint32_t target = eip + i->len + (uint32_t)i->disp;
+    if (fs == FS_LOGIC) {
+        x64_load32(b, X_RAX, X_RBX, CPU_OFF(lf_res));
+        x64_test_rr32(b, X_RAX, X_RAX);
+    } else {
+        x64_load32(b, X_RAX, X_RBX, CPU_OFF(lf_a));
+        x64_alu_rm32(b, fs == FS_ADD ? XA_ADD : XA_CMP, X_RAX, X_RBX, CPU_OFF(lf_b));
+    }
+    size_t not_taken = x64_jcc32(b, (enum x64_cc)(i->cond ^ 1));
+    x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
+    slow_jump(b, sp, XC_B); /* limit < target: #GP(0) from the handler */
+    x64_store32_imm(b, X_RBX, CPU_OFF(eip), target);
+    x64_add_m64_imm8(b, X_RBX, CPU_OFF(icount), (int8_t)(pending + 1));
+    exits[(*nexits)++] = x64_jmp32(b);
+    x64_patch_here(b, not_taken);
+    return true;
+}
+
 /* The stub behind an inline memory access: the handler does the whole instruction (slow path
  * or fault). Afterwards the block goes on where the inline path would have, unless the
  * handler raised an event or wrote this block's code. */
@@ -488,27 +578,33 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
     unsigned pending = 0;
     bool last_inline = false;
     unsigned inlined = 0;
+    enum flags_src fs = FS_UNKNOWN;
     for (uint32_t k = 0; k < blk->n; k++) {
         const struct iblock_insn *bi = &blk->ins[k];
         const bool last = k + 1 == blk->n;
         struct slow_path *sp = &slows[nslows];
         *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending};
-        if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp)) {
+        if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
+            gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */
                 nslows++;
+            fs = flags_after_inline(&bi->insn, fs);
             pending++;
             inlined++;
             last_inline = true;
         } else if (gen_inline(&b, &bi->insn)) {
+            fs = flags_after_inline(&bi->insn, fs);
             pending++;
             inlined++;
             last_inline = true;
         } else if (pure_register_op(&bi->insn)) {
             gen_call_pure(&b, bi);
+            fs = FS_UNKNOWN;
             pending++;
             last_inline = true;
         } else {
+            fs = FS_UNKNOWN;
             last_inline = false;
             gen_call_handler(&b, bi, eip, &pending);
             if (!last) {

@@ -227,6 +227,20 @@ void x64_shl_ri32(struct x64buf *b, enum x64_reg r, uint8_t n)
     x64_byte(b, n);
 }
 
+void x64_sar_ri32(struct x64buf *b, enum x64_reg r, uint8_t n)
+{
+    op_rr(b, false, 0xC1, 7, r);
+    x64_byte(b, n);
+}
+
+void x64_lahf_to_ecx(struct x64buf *b)
+{
+    x64_byte(b, 0x9F);             /* lahf (needs LAHF-SAHF in 64-bit mode: every x86-64 since 2006) */
+    x64_byte(b, 0x0F);             /* movzx ecx, ah: no REX, so register 4 is AH */
+    x64_byte(b, 0xB6);
+    x64_byte(b, 0xCC);
+}
+
 void x64_test_m8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm)
 {
     op_mem(b, false, 0xF6, 0, base, disp);

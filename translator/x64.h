@@ -77,6 +77,9 @@ void x64_add_rr64(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
 void x64_mov_rr32(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
 void x64_shr_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
 void x64_shl_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
+void x64_sar_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
+/* lahf; then movzx ecx, ah (the arithmetic flags of the last host operation in ECX). */
+void x64_lahf_to_ecx(struct x64buf *b);
 /* test byte [base + disp], imm8 */
 void x64_test_m8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm);
 
