@@ -31,8 +31,8 @@ EOF
     exit 2
 }
 
-build=$root/build/release kernel= initrd= runs=native,bt86,qemu parts= out= verbose=
-nscale=1 bscale=0.1 qscale=0.25 limit=1800 nobuild= nruns=3 tableonly= guestclock=
+build=$root/build/release kernel='' initrd='' runs=native,bt86,qemu parts='' out='' verbose=''
+nscale=1 bscale=0.1 qscale=0.25 limit=1800 nobuild='' nruns=3 tableonly='' guestclock=''
 while getopts "b:k:i:r:p:n:R:s:q:t:o:gNTvh" opt; do
     case $opt in
     b) build=$(realpath -m "$OPTARG") ;;
@@ -65,7 +65,8 @@ note() { echo "run.sh: $*" >&2; }
     { note "no build in $build: run scripts/build.sh Release (or pass -b DIR)"; exit 1; }
 targets=(--target bench_guest)
 want bt86 && targets=(--target bench_guest_vm) # bt86 and its ROMs too
-blog=$build/bench-guest-build.log
+mkdir -p "$out"
+blog=$out/build.out
 [[ -n $nobuild ]] || cmake --build "$build" --parallel "$(nproc)" "${targets[@]}" >"$blog" 2>&1 ||
     { cat "$blog" >&2; note "build failed"; exit 1; }
 gb=$build/bench/guest/guestbench
@@ -81,7 +82,7 @@ mkdir -p "$out"
 # one the VM gets a few seconds to power off by itself before it is stopped, which is then no
 # error.
 run_stamped() {
-    local name=$1 fifo=$out/.fifo killer= line t t0 pid rc=0 done=
+    local name=$1 fifo=$out/.fifo killer='' line t t0 pid rc=0 done=''
     shift
     rm -f "$fifo"
     mkfifo "$fifo"
@@ -114,6 +115,7 @@ cols=()
 if want native; then
     note "native, scale $nscale, best of $nruns"
     # Short native parts are the most exposed to other load on the host: the best run counts.
+    # shellcheck disable=SC2016 # the inner shell expands them
     run_stamped native sh -c 'n=$1; shift; for i in $(seq "$n"); do "$@" || exit; done' \
         sh "$nruns" "$gb" -s "$nscale" "${gbargs[@]}" || true
     cols+=(native)
