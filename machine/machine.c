@@ -293,6 +293,7 @@ uint64_t machine_host_ns(void)
  * longer sleeps), and how far behind before the lag is forgiven rather than caught up (the
  * host was suspended, or timers are too dense to catch up one deadline per slice). */
 #define AHEAD_SLACK_NS 1000000ull
+#define CATCH_UP_NS 20000000ull
 #define MAX_LAG_NS 1000000000ull
 
 /* The virtual time host time `host` stands for (realtime), forgiving lag beyond MAX_LAG_NS. */
@@ -516,11 +517,14 @@ static enum machine_result pc_run(struct machine *m)
                 if (wait_for_host(m, clk->now, false) == UINT64_MAX)
                     return MACHINE_QUIT;
             } else {
-                /* Behind (the CPU is slower than 1 instruction a ns): catch up, but only to
-                 * the next deadline, so timers still fire in order with the guest running
-                 * in between. The guest sees a slow CPU, not a slow clock. */
+                /* Behind (the CPU is slower than 1 instruction a ns): catch up. A small lag
+                 * only to the next deadline, so timers fire in order with the guest running
+                 * in between; a lag beyond CATCH_UP_NS all at once, firing the timers due on
+                 * the way (a periodic one loses ticks, as on a loaded host) — else a guest
+                 * re-arming short one-shot timers keeps it behind for ever and its clock runs
+                 * slow. The guest sees a slow CPU, not a slow clock. */
                 uint64_t d = next_stop(m);
-                skip_to(m, hv < d ? hv : d);
+                skip_to(m, hv < d || hv - clk->now > CATCH_UP_NS ? hv : d);
                 if (!tick(m, host))
                     return MACHINE_QUIT;
             }
