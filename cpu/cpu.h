@@ -163,6 +163,8 @@ struct cpu_block_engine {
     cpu_host_block (*translate)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);
     /* Optional: run the block itself (compare mode); false lets the interpreter run it. */
     bool (*run)(void *ctx, struct cpu *c, struct iblock *b, uint32_t eip);
+    /* Optional: make the exit `site` of the last host block jump straight to block `b`. */
+    void (*chain)(void *ctx, struct cpu *c, void *site, struct iblock *b);
 };
 
 struct cpu {
@@ -214,6 +216,9 @@ struct cpu {
 
     /* ---- execution bookkeeping ---- */
     uint64_t icount;       /* retired instructions */
+    uint64_t icount_end;   /* cpu_run()'s budget end: chained host blocks stop before it */
+    void *chain_site;      /* exit of the last host block that may be chained (see translator/) */
+    uint32_t chain_lin;    /* ... and the linear address it leads to */
     uint32_t insn_eip;     /* EIP of the instruction being executed, for precise faults */
     uint32_t insn_esp;     /* ESP at its start: restored when it faults */
     uint32_t stop_on_exception; /* bitmask of vectors that make cpu_run() return instead */

@@ -213,7 +213,12 @@ static bool run_translated(struct cpu *c, struct iblock *b, uint32_t eip)
         }
         b->host_gen = *en->gen;
         b->host_eip = eip;
+    } else if (c->chain_site && c->chain_lin == b->lin && en->chain) {
+        /* The last host block's exit led here. Not after a translation, which may have
+         * flushed the code cache that exit was in. */
+        en->chain(en->ctx, c, c->chain_site, b);
     }
+    c->chain_site = NULL;
     b->host(c);
     return true;
 }
@@ -276,6 +281,9 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
     const struct icache_view iv = {c->icache, c->icache->e, c->icache->page_gen,
                                    c->icache->blocks};
 
+    const uint64_t outer_end = c->icount_end;
+    c->icount_end = end;
+    c->chain_site = NULL;
     c->exc_jmp = &jb;
     if (setjmp(jb)) {
         /* A fault: back to the faulting instruction's boundary, then deliver. */
@@ -428,5 +436,7 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
     }
 out:
     c->exc_jmp = outer;
+    c->icount_end = outer_end;
+    c->chain_site = NULL;
     return why;
 }

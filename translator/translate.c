@@ -514,8 +514,13 @@ static enum flags_src flags_after_inline(const struct insn *i, enum flags_src be
 /* Jcc rel (32-bit operand size) after a known flag producer. Taken: EIP = target and the
  * block ends (through `exits`); the CS limit check goes to the handler's slow path, which
  * raises the #GP. Not taken: the block goes on. */
+static void gen_static_exit(struct x64buf *b, uint32_t target, uint32_t lin_base,
+                            unsigned pending, uintptr_t exec_base, size_t *exits,
+                            unsigned *nexits);
+
 static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum flags_src fs,
-                    unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp)
+                    unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp,
+                    uint32_t lin_base, uintptr_t exec_base)
 {
     if (i->op != OP_JCC || i->osize != 4 || fs == FS_UNKNOWN)
         return false;
@@ -530,10 +535,22 @@ static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum f
     size_t not_taken = x64_jcc32(b, (enum x64_cc)(i->cond ^ 1));
     x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
     slow_jump(b, sp, XC_B); /* limit < target: #GP(0) from the handler */
-    x64_store32_imm(b, X_RBX, CPU_OFF(eip), target);
-    x64_add_m64_imm8(b, X_RBX, CPU_OFF(icount), (int8_t)(pending + 1));
-    exits[(*nexits)++] = x64_jmp32(b);
+    gen_static_exit(b, target, lin_base, pending + 1, exec_base, exits, nexits);
     x64_patch_here(b, not_taken);
+    return true;
+}
+
+/* JMP rel with a 32-bit operand size: a static exit (the CS limit check as for Jcc). */
+static bool gen_jmp(struct x64buf *b, const struct insn *i, uint32_t eip, unsigned pending,
+                    size_t *exits, unsigned *nexits, struct slow_path *sp, uint32_t lin_base,
+                    uintptr_t exec_base)
+{
+    if (i->op != OP_JMP || i->osize != 4)
+        return false;
+    const uint32_t target = eip + i->len + (uint32_t)i->disp;
+    x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
+    slow_jump(b, sp, XC_B);
+    gen_static_exit(b, target, lin_base, pending + 1, exec_base, exits, nexits);
     return true;
 }
 
@@ -561,8 +578,78 @@ static void gen_slow_stub(struct x64buf *b, const struct slow_path *sp, const ui
     x64_patch_to(b, x64_jmp32(b), sp->join);
 }
 
+/* Block layout: the entry from the run loop, then the chain entry (CHAIN_ENTRY bytes in),
+ * which another block's exit jumps to once chained, then the body:
+ *   entry:  push rbx; mov rbx, rdi; jmp body
+ *   chain:  what the run loop would check before entering (events, budget, mode, the block
+ *           still current and its code unwritten); any failure returns to the loop
+ *   body:   ...; exits store EIP and return through the epilogue (pop rbx; ret).
+ * A static exit (a known next EIP) records itself in cpu->chain_site/chain_lin before it
+ * returns; when the run loop next enters the block at that address, it patches the exit's
+ * jump to that block's chain entry (translator_chain()). */
+#define CHAIN_ENTRY 9u
+
+static void gen_chain_entry(struct x64buf *b, const struct cpu *c, const struct iblock *blk,
+                            uint32_t eip, uint32_t cache_gen, uintptr_t exec_base,
+                            size_t *fails, unsigned *nfails)
+{
+    x64_cmp_m64_imm8(b, X_RBX, CPU_OFF(events), 0);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_load64(b, X_RAX, X_RBX, CPU_OFF(icount));
+    x64_add_ri64(b, X_RAX, (int32_t)blk->n);
+    x64_cmp_rm64(b, X_RAX, X_RBX, CPU_OFF(icount_end));
+    fails[(*nfails)++] = x64_jcc32(b, XC_A);
+    x64_cmp_m8_imm(b, X_RBX, CPU_OFF(cpl), c->cpl);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_cmp_m8_imm(b, X_RBX, CPU_OFF(code32), c->code32);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), eip + blk->span - 1);
+    fails[(*nfails)++] = x64_jcc32(b, XC_B);
+    x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)&c->icache->epoch);
+    x64_cmp_m32_imm(b, X_RAX, 0, blk->key >> 2);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)blk);
+    x64_cmp_m32_imm(b, X_RAX, (int32_t)offsetof(struct iblock, lin), blk->lin);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_cmp_m32_imm(b, X_RAX, (int32_t)offsetof(struct iblock, key), blk->key);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_cmp_m32_imm(b, X_RAX, (int32_t)offsetof(struct iblock, host_gen), cache_gen);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_cmp_m32_imm(b, X_RAX, (int32_t)offsetof(struct iblock, host_eip), eip);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_mov_imm64(b, X_RDX, exec_base);
+    x64_cmp_rm64(b, X_RDX, X_RAX, (int32_t)offsetof(struct iblock, host));
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)&c->icache->page_gen[blk->ppage]);
+    x64_cmp_m32_imm(b, X_RAX, 0, blk->gen);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+}
+
+/* An exit to a known EIP: store it, count, record the exit for chaining, leave. */
+static void gen_static_exit(struct x64buf *b, uint32_t target, uint32_t lin_base,
+                            unsigned pending, uintptr_t exec_base, size_t *exits,
+                            unsigned *nexits)
+{
+    x64_store32_imm(b, X_RBX, CPU_OFF(eip), target);
+    if (pending)
+        x64_add_m64_imm8(b, X_RBX, CPU_OFF(icount), (int8_t)pending);
+    size_t imm = x64_mov_imm64_patchable(b, X_RAX);
+    x64_store64(b, X_RBX, CPU_OFF(chain_site), X_RAX);
+    x64_store32_imm(b, X_RBX, CPU_OFF(chain_lin), lin_base + target);
+    size_t site = x64_jmp32(b);
+    exits[(*nexits)++] = site;
+    x64_patch_u64(b, imm, (uint64_t)exec_base + site);
+}
+
 size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint32_t eip,
                              uint8_t *w, size_t cap, unsigned *inlined_out)
+{
+    return translator_emit_chained(c, blk, eip, w, cap, inlined_out, 0, (uintptr_t)w);
+}
+
+size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, uint32_t eip,
+                               uint8_t *w, size_t cap, unsigned *inlined_out,
+                               uint32_t cache_gen, uintptr_t exec_base)
 {
     struct x64buf b;
     x64_init(&b, w, cap);
@@ -573,8 +660,16 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
     const uint32_t *pgen = &c->icache->page_gen[blk->ppage];
     const unsigned priv = c->cpl == 3;
 
+    const uint32_t lin_base = blk->lin - eip; /* CS base */
+    size_t fails[16];
+    unsigned nfails = 0;
     x64_push(&b, X_RBX);
     x64_mov_rr64(&b, X_RBX, X_RDI);
+    size_t to_body = x64_jmp32(&b);
+    if (x64_ok(&b) && x64_used(&b) != CHAIN_ENTRY)
+        return 0;
+    gen_chain_entry(&b, c, blk, eip, cache_gen, exec_base, fails, &nfails);
+    x64_patch_here(&b, to_body);
     unsigned pending = 0;
     bool last_inline = false;
     unsigned inlined = 0;
@@ -584,8 +679,19 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
         const bool last = k + 1 == blk->n;
         struct slow_path *sp = &slows[nslows];
         *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending};
+        if (last && gen_jmp(&b, &bi->insn, eip, pending, exits, &nexits, sp, lin_base,
+                            exec_base)) {
+            /* Leaves the block: nothing after it. */
+            sp->join = x64_used(&b);
+            nslows++;
+            pending = 0;
+            inlined++;
+            last_inline = false;
+            eip += bi->insn.len;
+            continue;
+        }
         if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
-            gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp)) {
+            gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp, lin_base, exec_base)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */
                 nslows++;
@@ -622,12 +728,16 @@ size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint
         }
         eip += bi->insn.len;
     }
-    if (last_inline)
-        x64_store32_imm(&b, X_RBX, CPU_OFF(eip), eip);
+    if (last_inline) {
+        gen_static_exit(&b, eip, lin_base, pending, exec_base, exits, &nexits);
+        pending = 0;
+    }
     gen_sync_icount(&b, &pending);
     const size_t epilogue = x64_used(&b);
     for (unsigned k = 0; k < nexits; k++)
         x64_patch_here(&b, exits[k]);
+    for (unsigned k = 0; k < nfails; k++)
+        x64_patch_here(&b, fails[k]);
     x64_pop(&b, X_RBX);
     x64_ret(&b);
     for (unsigned k = 0; k < nslows; k++)
@@ -655,7 +765,8 @@ static cpu_host_block translate(void *ctx, struct cpu *c, struct iblock *blk, ui
             return NULL;
     }
     unsigned inlined;
-    size_t used = translator_emit_block(c, blk, eip, w, need, &inlined);
+    size_t used = translator_emit_chained(c, blk, eip, w, need, &inlined, t->cc.gen,
+                                          (uintptr_t)codecache_exec_addr(&t->cc, w));
     if (!used)
         return NULL; /* cannot happen with the bound above; interpret rather than guess */
     t->st.blocks++;
@@ -669,6 +780,22 @@ cpu_host_block translator_translate(struct translator *t, struct cpu *c, struct 
                                     uint32_t eip)
 {
     return translate(t, c, b, eip);
+}
+
+/* Point the static exit at exec address `site` (its jmp's rel32) to b's chain entry. */
+static void chain(void *ctx, struct cpu *c, void *site, struct iblock *b)
+{
+    (void)c;
+    struct translator *t = ctx;
+    uint8_t *x = site;
+    if (x < t->cc.rx || x + 4 > t->cc.rx + t->cc.used || !b->host)
+        return;
+    int64_t rel = (int64_t)((uintptr_t)b->host + CHAIN_ENTRY) - (int64_t)(uintptr_t)(x + 4);
+    if (rel < INT32_MIN || rel > INT32_MAX)
+        return;
+    int32_t r32 = (int32_t)rel;
+    memcpy(t->cc.rw + (x - t->cc.rx), &r32, 4);
+    t->st.chains++;
 }
 
 struct translator *translator_create(size_t cache_bytes)
@@ -685,6 +812,7 @@ struct translator *translator_create(size_t cache_bytes)
     t->engine.ctx = t;
     t->engine.gen = &t->cc.gen;
     t->engine.translate = translate;
+    t->engine.chain = chain;
     /* Code that runs a few times (BIOS set-up, boot code, pages whose code and data share
      * lines and are retranslated after every store) is not worth translating: a block is
      * translated on its 8th run (FreeDOS boot: 58,509 translations at 2 runs, 9,272 at 8).

@@ -22,6 +22,7 @@ struct translator_stats {
     uint64_t inline_insns;  /* ... of which generated inline */
     uint64_t host_bytes;    /* host code emitted */
     uint64_t flushes;       /* code cache flushes (it was full) */
+    uint64_t chains;        /* block exits patched to jump straight to the next block */
 };
 
 struct translator;
@@ -43,6 +44,11 @@ cpu_host_block translator_translate(struct translator *t, struct cpu *c, struct 
 size_t translator_emit_block(const struct cpu *c, const struct iblock *b, uint32_t eip,
                              uint8_t *w, size_t cap, unsigned *inlined);
 size_t translator_block_bound(const struct iblock *b);
+/* The same for the code cache: `cache_gen` is the generation the code will be valid for and
+ * `exec_base` the address w[0] will run at (chaining needs both). */
+size_t translator_emit_chained(const struct cpu *c, const struct iblock *b, uint32_t eip,
+                               uint8_t *w, size_t cap, unsigned *inlined, uint32_t cache_gen,
+                               uintptr_t exec_base);
 /* The code cache generation translations are valid for. */
 const uint32_t *translator_generation(const struct translator *t);
 

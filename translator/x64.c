@@ -62,6 +62,11 @@ void x64_load64(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t d
     op_mem(b, true, 0x8B, dst, base, disp);
 }
 
+void x64_store64(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src)
+{
+    op_mem(b, true, 0x89, src, base, disp);
+}
+
 void x64_store32_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint32_t imm)
 {
     op_mem(b, false, 0xC7, 0, base, disp);
@@ -263,6 +268,45 @@ void x64_cmp_m64_imm8(struct x64buf *b, enum x64_reg base, int32_t disp, int8_t 
 {
     op_mem(b, true, 0x83, 7, base, disp);
     x64_byte(b, (uint8_t)imm);
+}
+
+void x64_add_ri64(struct x64buf *b, enum x64_reg r, int32_t imm)
+{
+    if (imm >= -128 && imm <= 127) {
+        op_rr(b, true, 0x83, 0, r);
+        x64_byte(b, (uint8_t)imm);
+    } else {
+        op_rr(b, true, 0x81, 0, r);
+        x64_u32(b, (uint32_t)imm);
+    }
+}
+
+void x64_cmp_rm64(struct x64buf *b, enum x64_reg r, enum x64_reg base, int32_t disp)
+{
+    op_mem(b, true, 0x3B, r, base, disp);
+}
+
+void x64_cmp_m8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm)
+{
+    op_mem(b, false, 0x80, 7, base, disp);
+    x64_byte(b, imm);
+}
+
+size_t x64_mov_imm64_patchable(struct x64buf *b, enum x64_reg dst)
+{
+    rex(b, true, 0, 0, dst);
+    x64_byte(b, (uint8_t)(0xB8 + (dst & 7)));
+    size_t at = x64_used(b);
+    x64_u32(b, 0);
+    x64_u32(b, 0);
+    return b->overflow ? 0 : at;
+}
+
+void x64_patch_u64(struct x64buf *b, size_t at, uint64_t v)
+{
+    if (b->overflow || at == 0)
+        return;
+    memcpy(b->start + at, &v, 8);
 }
 
 void x64_push(struct x64buf *b, enum x64_reg r)

@@ -44,6 +44,7 @@ void x64_u32(struct x64buf *b, uint32_t v);
 void x64_load32(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
 void x64_store32(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src);
 void x64_load64(struct x64buf *b, enum x64_reg dst, enum x64_reg base, int32_t disp);
+void x64_store64(struct x64buf *b, enum x64_reg base, int32_t disp, enum x64_reg src);
 void x64_store32_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint32_t imm);
 /* Narrow loads (zero- or sign-extended to 32 bits) and stores. 8-bit stores take their
  * source from AL, CL or DL only (no REX byte, so no SPL..DIL ambiguity). */
@@ -82,6 +83,15 @@ void x64_sar_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
 void x64_lahf_to_ecx(struct x64buf *b);
 /* test byte [base + disp], imm8 */
 void x64_test_m8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm);
+
+/* 64-bit forms for counters and pointers. */
+void x64_add_ri64(struct x64buf *b, enum x64_reg r, int32_t imm);
+void x64_cmp_rm64(struct x64buf *b, enum x64_reg r, enum x64_reg base, int32_t disp);
+/* cmp byte [base + disp], imm8 */
+void x64_cmp_m8_imm(struct x64buf *b, enum x64_reg base, int32_t disp, uint8_t imm);
+/* movabs with a full 8-byte immediate, to be patched: returns the immediate's offset. */
+size_t x64_mov_imm64_patchable(struct x64buf *b, enum x64_reg dst);
+void x64_patch_u64(struct x64buf *b, size_t at, uint64_t v);
 
 void x64_push(struct x64buf *b, enum x64_reg r);
 void x64_pop(struct x64buf *b, enum x64_reg r);

@@ -190,8 +190,9 @@ int main(int argc, char **argv)
         struct translator_stats st;
         translator_get_stats(tr, &st);
         printf("  translator          %" PRIu64 " blocks, %" PRIu64 " insns (%" PRIu64
-               " inline), %.1f host bytes per insn\n", st.blocks, st.guest_insns, st.inline_insns,
-               st.guest_insns ? (double)st.host_bytes / (double)st.guest_insns : 0.0);
+               " inline), %.1f host bytes per insn, %" PRIu64 " chained exits\n", st.blocks,
+               st.guest_insns, st.inline_insns,
+               st.guest_insns ? (double)st.host_bytes / (double)st.guest_insns : 0.0, st.chains);
     }
     cpu_destroy(c);
     translator_destroy(tr);
