@@ -803,6 +803,10 @@ struct translator *translator_create(size_t cache_bytes)
     struct translator *t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
+    /* BT86_CODE_CACHE_KB: a smaller cache, so tests can make it overflow. */
+    const char *kb = getenv("BT86_CODE_CACHE_KB");
+    if (!cache_bytes && kb && strtoul(kb, NULL, 10) >= 16)
+        cache_bytes = (size_t)strtoul(kb, NULL, 10) << 10;
     if (codecache_init(&t->cc, cache_bytes ? cache_bytes : DEFAULT_CACHE_BYTES) != 0) {
         int e = errno;
         free(t);
