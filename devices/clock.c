@@ -6,6 +6,16 @@ void vclock_init(struct vclock *c)
 {
     c->now = 0;
     c->armed = NULL;
+    c->count = NULL;
+    c->count_base = 0;
+    c->ns_per_count = 0;
+}
+
+void vclock_attach_counter(struct vclock *c, const uint64_t *count, uint32_t ns_per_count)
+{
+    c->count = count;
+    c->count_base = count ? *count : 0;
+    c->ns_per_count = ns_per_count;
 }
 
 void vtimer_init(struct vtimer *t, struct vclock *c, void (*fire)(void *opaque), void *opaque)
@@ -47,6 +57,12 @@ void vtimer_arm(struct vtimer *t, uint64_t deadline)
 
 void vclock_advance(struct vclock *c, uint64_t now)
 {
+    if (c->count) { /* fold what the counter ran into `now` */
+        c->now = vclock_now(c);
+        c->count_base = *c->count;
+        if (now < c->now)
+            now = c->now;
+    }
     while (c->armed && c->armed->deadline <= now) {
         struct vtimer *t = c->armed;
         c->armed = t->next;

@@ -438,6 +438,7 @@ int pc_create(struct machine *m, const struct pc_config *cfg, char *err, size_t 
     for (unsigned i = 0; i < 4; i++)
         pc->pirq_irq[i] = -1;
     vclock_init(&pc->clock);
+    vclock_attach_counter(&pc->clock, &m->cpu.icount, PC_NS_PER_INSN);
     struct ioport_bus *io = &m->io;
     struct vclock *clk = &pc->clock;
 

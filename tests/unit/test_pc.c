@@ -131,8 +131,10 @@ static void isa_irq(struct fx *f, unsigned irq, bool level)
     irq_line_set(&l, level);
 }
 
-/* Runs `code` at 0000:1000 in real mode until its HLT; false if it stopped on `stop_vec`. */
-static bool run_code(struct fx *f, const uint8_t *code, size_t len, int stop_vec)
+/* Runs `code` at 0000:1000 in real mode until its HLT (within `budget` instructions, all in
+ * one slice); false if it stopped on `stop_vec`. */
+static bool run_code_for(struct fx *f, const uint8_t *code, size_t len, int stop_vec,
+                         uint64_t budget)
 {
     struct cpu *c = &f->m.cpu;
     memmap_copy_to(&f->m.mem, CODE, code, len);
@@ -143,7 +145,7 @@ static bool run_code(struct fx *f, const uint8_t *code, size_t len, int stop_vec
     c->eflags &= ~FL_IF;
     c->exit_on_hlt = true;
     c->stop_on_exception = stop_vec >= 0 ? 1u << stop_vec : 0;
-    enum cpu_exit why = cpu_run(c, 1000);
+    enum cpu_exit why = cpu_run(c, budget);
     c->stop_on_exception = 0;
     if (why == CPU_EXIT_EXCEPTION) {
         assert_int_equal(c->exc_vector, stop_vec);
@@ -151,6 +153,11 @@ static bool run_code(struct fx *f, const uint8_t *code, size_t len, int stop_vec
     }
     assert_int_equal(why, CPU_EXIT_HLT);
     return true;
+}
+
+static bool run_code(struct fx *f, const uint8_t *code, size_t len, int stop_vec)
+{
+    return run_code_for(f, code, len, stop_vec, 1000);
 }
 
 static uint32_t cpuid_edx(struct fx *f)
@@ -312,6 +319,37 @@ static void lapic_timer(void **state)
     wr(f, LAPIC_DEFAULT_BASE + LAPIC_EOI, 0);
     vclock_advance(clk, t0 + 2000000);
     assert_int_equal(ack(f), 0x50);
+}
+
+/* Time moves on inside a slice: a guest timing itself by port 0x61's refresh bit (toggling
+ * every 15.085 us) sees it toggle while the CPU runs, not only between the run loop's slices. */
+static void time_runs_within_a_slice(void **state)
+{
+    struct fx *f = *state;
+    static const uint8_t code[] = {
+        0xB9, 100, 0,             /* mov cx, 100 */
+        0xE4, 0x61, 0x24, 0x10,   /* in al, 0x61; and al, 0x10 */
+        0x88, 0xC4,               /* mov ah, al */
+        0xE4, 0x61, 0x24, 0x10,   /* l: in al, 0x61; and al, 0x10 */
+        0x38, 0xE0, 0x74, 0xF8,   /* cmp al, ah; je l */
+        0x88, 0xC4, 0xE2, 0xF4,   /* mov ah, al; loop l */
+        0xF4,                     /* hlt */
+    };
+    struct vclock *clk = &f->m.pc->clock;
+    uint64_t t0 = vclock_now(clk), i0 = f->m.cpu.icount;
+    assert_true(run_code_for(f, code, sizeof(code), -1, 10000000));
+    uint64_t ran = f->m.cpu.icount - i0;
+    assert_in_range(ran, 99 * 15085, 101 * 15085);
+    assert_int_equal(vclock_now(clk) - t0, ran * PC_NS_PER_INSN);
+    /* A CPU reset sets the counter back: time stands, it does not jump, until the run loop's
+     * next advance takes the counter from there. */
+    vclock_advance(clk, vclock_now(clk));
+    uint64_t t1 = vclock_now(clk);
+    cpu_reset(&f->m.cpu);
+    assert_int_equal(vclock_now(clk), t1);
+    vclock_advance(clk, t1);
+    f->m.cpu.icount += 5;
+    assert_int_equal(vclock_now(clk), t1 + 5);
 }
 
 /* ---- PCI INTx ---- */
@@ -523,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pic_through_lint0, setup, teardown),
         cmocka_unit_test_setup_teardown(isa_irqs_to_ioapic, setup, teardown),
         cmocka_unit_test_setup_teardown(lapic_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(time_runs_within_a_slice, setup, teardown),
         cmocka_unit_test(pirq_swizzle),
         cmocka_unit_test_setup_teardown(pci_intx_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(isa_and_pci_share, setup, teardown),
