@@ -71,3 +71,18 @@ if(EXISTS ${SEABIOS})
   set_tests_properties(system_pc_memtest86plus PROPERTIES FIXTURES_REQUIRED memtest_iso
                        LABELS system TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
+
+# ---- KolibriOS (the corpus floppy) reaches its graphical desktop ----
+# Its loader waits 5 s at its settings screen, reads the floppy into RAM and starts the kernel
+# in an 800x600 VESA mode; after 12 s of virtual time the blue desktop must be on the screen.
+set(KOLIBRI ${BT86_CORPORA}/images/kolibri-1440k.img)
+if(EXISTS ${SEABIOS})
+  add_test(NAME system_pc_kolibri_desktop
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/need_file.sh ${KOLIBRI}
+            ${EXPECT} 600 0 "800x600, [0-9.]+% blue pixels" "png_check: PASS"
+            -- ${CMAKE_CURRENT_SOURCE_DIR}/screenshot_check.sh
+               ${CMAKE_CURRENT_BINARY_DIR}/kolibri_desktop.png 800 600 0.3
+               -- ${BT86} -fda ${KOLIBRI} ${PC_ARGS} --time-limit 12000)
+  set_tests_properties(system_pc_kolibri_desktop PROPERTIES LABELS system TIMEOUT 700
+                       SKIP_RETURN_CODE 77)
+endif()
