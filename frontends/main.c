@@ -659,11 +659,12 @@ int main(int argc, char **argv)
             translator_get_stats(m.translator, &st);
             fprintf(stderr, "bt86: translator: %llu blocks, %llu guest instructions (%llu inline), "
                     "%.1f host bytes per guest instruction, %llu cache flushes, %llu chained "
-                    "exits\n",
+                    "exits, %llu failed\n",
                     (unsigned long long)st.blocks, (unsigned long long)st.guest_insns,
                     (unsigned long long)st.inline_insns,
                     st.guest_insns ? (double)st.host_bytes / (double)st.guest_insns : 0.0,
-                    (unsigned long long)st.flushes, (unsigned long long)st.chains);
+                    (unsigned long long)st.flushes, (unsigned long long)st.chains,
+                    (unsigned long long)st.failures);
         }
     } else if (abnormal && m.testdev.post_written) {
         fprintf(stderr, "bt86: last POST code 0x%02x\n", m.testdev.post);

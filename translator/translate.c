@@ -18,11 +18,11 @@
 #include "translator/codecache.h"
 #include "translator/x64.h"
 
-#define DEFAULT_CACHE_BYTES (32u << 20)
+#define DEFAULT_CACHE_BYTES (64u << 20)
 /* Upper bound of host code per guest instruction: an inline memory access with its slow-path
  * stub is ~250 bytes, a handler call with its checks ~80. */
 #define MAX_HOST_PER_INSN 320u
-#define MAX_HOST_FIXED 64u
+#define MAX_HOST_FIXED 320u /* entry, chain entry (~130), the final exit, epilogue */
 
 struct translator {
     struct codecache cc;
@@ -250,7 +250,7 @@ static void gen_call_handler(struct x64buf *b, const struct iblock_insn *bi, uin
 #define SEG_OFF(s, field) (CPU_OFF(seg) + (int32_t)((s) * sizeof(struct seg) + offsetof(struct seg, field)))
 _Static_assert(sizeof(struct tlb_entry) == 32, "the TLB index is scaled by a shift");
 
-#define MAX_SLOW_JUMPS 8
+#define MAX_SLOW_JUMPS 12 /* CALL: CS limit, 16-bit stack, and the 7 checks of an access */
 struct slow_path {
     size_t jumps[MAX_SLOW_JUMPS];
     unsigned njumps;
@@ -259,6 +259,7 @@ struct slow_path {
     uint32_t eip;
     unsigned pending; /* instructions completed inline but not yet counted */
     bool store;       /* a store: after the handler, also check for self-modifying code */
+    bool terminal;    /* the block's last instruction: after the handler, leave the block */
 };
 
 static void slow_jump(struct x64buf *b, struct slow_path *sp, enum x64_cc cc)
@@ -266,10 +267,13 @@ static void slow_jump(struct x64buf *b, struct slow_path *sp, enum x64_cc cc)
     if (sp->njumps < MAX_SLOW_JUMPS)
         sp->jumps[sp->njumps++] = x64_jcc32(b, cc);
     else
-        b->overflow = true; /* cannot happen: at most 7 checks */
+        b->overflow = true; /* more checks than MAX_SLOW_JUMPS: the block is not translated */
 }
 
 /* RCX = linear address of the E operand after the segment checks; RAX = TLB entry address. */
+static void gen_checked_linear(struct x64buf *b, unsigned sr, unsigned kind, unsigned priv,
+                               unsigned size, struct slow_path *sp);
+
 static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, unsigned priv,
                         unsigned size, struct slow_path *sp)
 {
@@ -283,7 +287,13 @@ static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, u
         index = X_RDX;
     }
     x64_lea32(b, X_RCX, base, index, i->scale, i->disp);
-    const unsigned sr = i->seg;
+    gen_checked_linear(b, i->seg, kind, priv, size, sp);
+}
+
+/* ECX = offset in segment `sr` -> RCX = host address, or a jump to the slow path. */
+static void gen_checked_linear(struct x64buf *b, unsigned sr, unsigned kind, unsigned priv,
+                               unsigned size, struct slow_path *sp)
+{
     x64_test_m8_imm(b, X_RBX, SEG_OFF(sr, rights), kind == TLB_WRITE ? SEGR_WRITE : SEGR_READ);
     slow_jump(b, sp, XC_E);
     x64_alu_rm32(b, XA_CMP, X_RCX, X_RBX, SEG_OFF(sr, valid_lo));
@@ -314,6 +324,54 @@ static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, u
     x64_alu_ri32(b, XA_CMP, X_RDX, PAGE_SIZE - size);
     slow_jump(b, sp, XC_A); /* crosses into the next page */
     x64_add_rm64(b, X_RCX, X_RAX, e0 + (int32_t)offsetof(struct tlb_entry, addend));
+}
+
+/* ---- the stack: PUSH/POP r32, PUSH imm, CALL rel32, RET (32-bit stack only) ---- */
+
+static void gen_stack32_check(struct x64buf *b, struct slow_path *sp)
+{
+    x64_cmp_m8_imm(b, X_RBX, CPU_OFF(stack32), 1);
+    slow_jump(b, sp, XC_NE); /* a 16-bit stack: SP wraps at 64 KiB, the handler does it */
+}
+
+/* PUSH r32 / PUSH imm: the store first; ESP changes only once nothing can fault. */
+static bool gen_push(struct x64buf *b, const struct insn *i, unsigned priv, struct slow_path *sp)
+{
+    if (i->op != OP_PUSH || i->osize != 4 || (i->flags & INSN_F_MEM))
+        return false;
+    if (i->form != FORM_E && i->form != FORM_I)
+        return false;
+    sp->store = true;
+    gen_stack32_check(b, sp);
+    x64_load32(b, X_RCX, X_RBX, REG_OFF(R_ESP));
+    x64_alu_ri32(b, XA_SUB, X_RCX, 4);
+    gen_checked_linear(b, SR_SS, TLB_WRITE, priv, 4, sp);
+    if (i->form == FORM_I) {
+        x64_store32_imm(b, X_RCX, 0, i->imm);
+    } else {
+        x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm)); /* PUSH ESP: the old value */
+        x64_store32(b, X_RCX, 0, X_RAX);
+    }
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(R_ESP));
+    x64_alu_ri32(b, XA_SUB, X_RAX, 4);
+    x64_store32(b, X_RBX, REG_OFF(R_ESP), X_RAX);
+    return true;
+}
+
+/* POP r32: ESP is incremented before the register is written (POP ESP keeps the value). */
+static bool gen_pop(struct x64buf *b, const struct insn *i, unsigned priv, struct slow_path *sp)
+{
+    if (i->op != OP_POP || i->osize != 4 || (i->flags & INSN_F_MEM) || i->form != FORM_E)
+        return false;
+    gen_stack32_check(b, sp);
+    x64_load32(b, X_RCX, X_RBX, REG_OFF(R_ESP));
+    gen_checked_linear(b, SR_SS, TLB_READ, priv, 4, sp);
+    x64_load32(b, X_RDX, X_RCX, 0);
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(R_ESP));
+    x64_alu_ri32(b, XA_ADD, X_RAX, 4);
+    x64_store32(b, X_RBX, REG_OFF(R_ESP), X_RAX);
+    x64_store32(b, X_RBX, REG_OFF(i->rm), X_RDX);
+    return true;
 }
 
 static bool mem32(const struct insn *i)
@@ -540,6 +598,52 @@ static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum f
     return true;
 }
 
+/* CALL rel32: CS limit check of the target first, as the SDM orders it, then the push; a
+ * static exit to the target. */
+static bool gen_call(struct x64buf *b, const struct insn *i, uint32_t eip, unsigned priv,
+                     unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp,
+                     uint32_t lin_base, uintptr_t exec_base)
+{
+    if (i->op != OP_CALL || i->osize != 4)
+        return false;
+    const uint32_t next = eip + i->len, target = next + (uint32_t)i->disp;
+    sp->store = true;
+    x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
+    slow_jump(b, sp, XC_B);
+    gen_stack32_check(b, sp);
+    x64_load32(b, X_RCX, X_RBX, REG_OFF(R_ESP));
+    x64_alu_ri32(b, XA_SUB, X_RCX, 4);
+    gen_checked_linear(b, SR_SS, TLB_WRITE, priv, 4, sp);
+    x64_store32_imm(b, X_RCX, 0, next);
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(R_ESP));
+    x64_alu_ri32(b, XA_SUB, X_RAX, 4);
+    x64_store32(b, X_RBX, REG_OFF(R_ESP), X_RAX);
+    gen_static_exit(b, target, lin_base, pending + 1, exec_base, exits, nexits);
+    return true;
+}
+
+/* RET / RET imm16 (near, 32-bit): the popped target is checked against the CS limit before
+ * anything changes; a dynamic exit. */
+static bool gen_ret(struct x64buf *b, const struct insn *i, unsigned priv, unsigned pending,
+                    size_t *exits, unsigned *nexits, struct slow_path *sp)
+{
+    if (i->op != OP_RET || i->osize != 4)
+        return false;
+    gen_stack32_check(b, sp);
+    x64_load32(b, X_RCX, X_RBX, REG_OFF(R_ESP));
+    gen_checked_linear(b, SR_SS, TLB_READ, priv, 4, sp);
+    x64_load32(b, X_RDX, X_RCX, 0);
+    x64_alu_rm32(b, XA_CMP, X_RDX, X_RBX, SEG_OFF(SR_CS, limit));
+    slow_jump(b, sp, XC_A); /* beyond the limit: #GP(0) from the handler */
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(R_ESP));
+    x64_alu_ri32(b, XA_ADD, X_RAX, 4 + (i->form == FORM_I ? (i->imm & 0xFFFF) : 0));
+    x64_store32(b, X_RBX, REG_OFF(R_ESP), X_RAX);
+    x64_store32(b, X_RBX, CPU_OFF(eip), X_RDX);
+    x64_add_m64_imm8(b, X_RBX, CPU_OFF(icount), (int8_t)(pending + 1));
+    exits[(*nexits)++] = x64_jmp32(b);
+    return true;
+}
+
 /* JMP rel with a 32-bit operand size: a static exit (the CS limit check as for Jcc). */
 static bool gen_jmp(struct x64buf *b, const struct insn *i, uint32_t eip, unsigned pending,
                     size_t *exits, unsigned *nexits, struct slow_path *sp, uint32_t lin_base,
@@ -564,6 +668,10 @@ static void gen_slow_stub(struct x64buf *b, const struct slow_path *sp, const ui
         x64_patch_here(b, sp->jumps[k]);
     unsigned pending = sp->pending;
     gen_call_handler(b, sp->bi, sp->eip, &pending); /* counts it: pending + 1 */
+    if (sp->terminal) { /* the handler set EIP: the block ends here, counted */
+        x64_patch_to(b, x64_jmp32(b), epilogue);
+        return;
+    }
     x64_cmp_m64_imm8(b, X_RBX, CPU_OFF(events), 0);
     x64_patch_to(b, x64_jcc32(b, XC_NE), epilogue);
     if (sp->store) {
@@ -679,9 +787,13 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         const bool last = k + 1 == blk->n;
         struct slow_path *sp = &slows[nslows];
         *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending};
-        if (last && gen_jmp(&b, &bi->insn, eip, pending, exits, &nexits, sp, lin_base,
-                            exec_base)) {
+        if (last && (gen_jmp(&b, &bi->insn, eip, pending, exits, &nexits, sp, lin_base,
+                             exec_base) ||
+                     gen_call(&b, &bi->insn, eip, priv, pending, exits, &nexits, sp, lin_base,
+                              exec_base) ||
+                     gen_ret(&b, &bi->insn, priv, pending, exits, &nexits, sp))) {
             /* Leaves the block: nothing after it. */
+            sp->terminal = true;
             sp->join = x64_used(&b);
             nslows++;
             pending = 0;
@@ -691,6 +803,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
             continue;
         }
         if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
+            gen_push(&b, &bi->insn, priv, sp) || gen_pop(&b, &bi->insn, priv, sp) ||
             gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp, lin_base, exec_base)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */
@@ -767,8 +880,10 @@ static cpu_host_block translate(void *ctx, struct cpu *c, struct iblock *blk, ui
     unsigned inlined;
     size_t used = translator_emit_chained(c, blk, eip, w, need, &inlined, t->cc.gen,
                                           (uintptr_t)codecache_exec_addr(&t->cc, w));
-    if (!used)
-        return NULL; /* cannot happen with the bound above; interpret rather than guess */
+    if (!used) {
+        t->st.failures++; /* the bound above is too small: counted, and interpreted */
+        return NULL;
+    }
     t->st.blocks++;
     t->st.guest_insns += blk->n;
     t->st.inline_insns += inlined;

@@ -23,6 +23,7 @@ struct translator_stats {
     uint64_t host_bytes;    /* host code emitted */
     uint64_t flushes;       /* code cache flushes (it was full) */
     uint64_t chains;        /* block exits patched to jump straight to the next block */
+    uint64_t failures;      /* blocks whose code did not fit the bound (left interpreted) */
 };
 
 struct translator;

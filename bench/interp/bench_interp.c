@@ -190,9 +190,10 @@ int main(int argc, char **argv)
         struct translator_stats st;
         translator_get_stats(tr, &st);
         printf("  translator          %" PRIu64 " blocks, %" PRIu64 " insns (%" PRIu64
-               " inline), %.1f host bytes per insn, %" PRIu64 " chained exits\n", st.blocks,
-               st.guest_insns, st.inline_insns,
-               st.guest_insns ? (double)st.host_bytes / (double)st.guest_insns : 0.0, st.chains);
+               " inline), %.1f host bytes per insn, %" PRIu64 " chained exits, %" PRIu64
+               " failed\n", st.blocks, st.guest_insns, st.inline_insns,
+               st.guest_insns ? (double)st.host_bytes / (double)st.guest_insns : 0.0, st.chains,
+               st.failures);
     }
     cpu_destroy(c);
     translator_destroy(tr);

@@ -202,6 +202,7 @@ static void test_translated_matches_model_and_interpreter(void **state)
     translator_get_stats(t, &st);
     assert_true(st.blocks >= 1);
     assert_true(st.inline_insns >= 4); /* LEA, ADD, XOR, XOR at least */
+    assert_int_equal(st.failures, 0);
     translator_attach(NULL, c);
     translator_destroy(t);
     testvm_free(vm);
