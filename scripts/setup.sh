@@ -14,6 +14,7 @@ PACKAGES=(
     fdisk dosfstools mtools  # the hard-disk tests build a partitioned FAT16 image (sfdisk, mkfs.fat)
     memtest86+               # a boot test: memtest86+ starts testing
     cpio e2fsprogs           # the default Linux guest: initramfs (cpio) and an ext4 root disk (mkfs.ext4 -d)
+    acpica-tools             # test_acpi_iasl: iasl disassembles and recompiles bt86's ACPI tables
 )
 
 # The default guest is built from Debian i386 packages (apt-get download), so dpkg must know
