@@ -72,7 +72,7 @@ static bool gen_mov(struct x64buf *b, const struct insn *i)
 
 /* 32-bit ALU operations on registers and immediates, recording the lazy flags exactly as
  * the interpreter's alu32() does: lf_a, lf_b, lf_res and lf_op. ADC/SBB read CF: handler. */
-static bool gen_alu(struct x64buf *b, const struct insn *i)
+static bool gen_alu(struct x64buf *b, const struct insn *i, bool flags_dead)
 {
     if (!reg_form32(i))
         return false;
@@ -96,15 +96,37 @@ static bool gen_alu(struct x64buf *b, const struct insn *i)
     case FORM_EI: a = dst = i->rm; x64_mov_imm64(b, X_RCX, i->imm); break;
     default: return false;
     }
+    if (flags_dead && !writes)
+        return true; /* a CMP/TEST whose flags nobody can see: nothing to do */
     x64_load32(b, X_RAX, X_RBX, REG_OFF(a));
-    x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
-    x64_store32(b, X_RBX, CPU_OFF(lf_b), X_RCX);
+    if (!flags_dead) {
+        x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
+        x64_store32(b, X_RBX, CPU_OFF(lf_b), X_RCX);
+    }
     x64_alu_rr32(b, hop, X_RAX, X_RCX);
-    x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
-    x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF32(kind));
+    if (!flags_dead) {
+        x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
+        x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF32(kind));
+    }
     if (writes)
         x64_store32(b, X_RBX, REG_OFF(dst), X_RAX);
     return true;
+}
+
+/* Whether `next` replaces all six arithmetic flags without reading them and cannot fault, so
+ * the flags of the instruction before it are dead: nothing, not even a fault, can see them. */
+static bool overwrites_flags(const struct insn *next)
+{
+    if (!reg_form32(next))
+        return false;
+    switch (next->op) {
+    case OP_ADD: case OP_SUB: case OP_CMP: case OP_AND: case OP_TEST: case OP_OR: case OP_XOR:
+        return next->form == FORM_EG || next->form == FORM_GE || next->form == FORM_EI;
+    case OP_SHL: case OP_SAL: case OP_SHR: case OP_SAR:
+        return next->form == FORM_EI && (next->imm & 31) != 0; /* inline, eager flags */
+    default:
+        return false;
+    }
 }
 
 /* LEA r32 with a 32-bit address: the sum wraps at 32 bits; no memory is touched. */
@@ -172,14 +194,14 @@ static bool gen_shift(struct x64buf *b, const struct insn *i)
 }
 
 /* Emit `i` inline if it has an inline form; false: it needs its handler. */
-static bool gen_inline(struct x64buf *b, const struct insn *i)
+static bool gen_inline(struct x64buf *b, const struct insn *i, bool flags_dead)
 {
     switch (i->op) {
     case OP_NOP: return true;
     case OP_MOV: return gen_mov(b, i);
     case OP_LEA: return gen_lea(b, i);
     case OP_SHL: case OP_SAL: case OP_SHR: case OP_SAR: return gen_shift(b, i);
-    default: return gen_alu(b, i);
+    default: return gen_alu(b, i, flags_dead);
     }
 }
 
@@ -812,7 +834,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
             pending++;
             inlined++;
             last_inline = true;
-        } else if (gen_inline(&b, &bi->insn)) {
+        } else if (gen_inline(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn))) {
             fs = flags_after_inline(&bi->insn, fs);
             pending++;
             inlined++;
