@@ -215,11 +215,21 @@ static void ide_bm_moved(void *opaque, uint32_t old_base, uint32_t new_base)
                 "unmapped\n", new_base);
 }
 
-/* A BAR the guest put over RAM or the firmware is left unmapped rather than hiding them. */
+static bool overlaps(uint64_t base, uint64_t end, uint64_t b2, uint64_t size2)
+{
+    return base < b2 + size2 && b2 < end;
+}
+
+/* A BAR the guest put over RAM, the firmware or an APIC is left unmapped rather than hiding
+ * them (unmapping it later would not bring them back). */
 static bool bar_place_ok(const struct machine *m, uint32_t base, uint32_t size)
 {
+    const struct pc *pc = m->pc;
     uint64_t end = (uint64_t)base + size;
-    return base >= m->mem.ram_size && end <= 0x100000000ull - m->pc->bios_len && base % PAGE_SIZE == 0;
+    if (overlaps(base, end, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE) ||
+        (pc->lapic.mapped && overlaps(base, end, pc->lapic.mapped_base, LAPIC_MMIO_SIZE)))
+        return false;
+    return base >= m->mem.ram_size && end <= 0x100000000ull - pc->bios_len && base % PAGE_SIZE == 0;
 }
 
 static void remap(struct machine *m, uint32_t *at, uint32_t now, uint32_t size,

@@ -352,6 +352,25 @@ static void time_runs_within_a_slice(void **state)
     assert_int_equal(vclock_now(clk), t1 + 5);
 }
 
+/* A BAR placed over the APICs stays unmapped; they keep answering. */
+static void bar_over_apics(void **state)
+{
+    struct fx *f = *state;
+    pci_w32(f, PC_VGA_DEVFN, PCI_BAR0, 0xFE000000); /* 16 MiB: covers both windows */
+    pci_w32(f, PC_VGA_DEVFN, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+    assert_int_equal(f->m.pc->vga_lfb_at, 0);
+    assert_int_equal(rd(f, LAPIC_DEFAULT_BASE + LAPIC_VER), LAPIC_VERSION_VALUE);
+    ioapic_w(f, IOAPIC_REG_VER, 0);
+    assert_int_equal(rd(f, IOAPIC_DEFAULT_BASE + 0x10), IOAPIC_VERSION_VALUE);
+    pci_w32(f, PC_VGA_DEVFN, PCI_BAR0, 0xFD000000);
+    assert_int_equal(f->m.pc->vga_lfb_at, 0xFD000000u);
+    wr(f, 0xFD000000, 0xCAFEF00D);
+    assert_int_equal(rd(f, 0xFD000000), 0xCAFEF00D);
+    pci_w32(f, PC_VGA_DEVFN, PCI_BAR0, 0xFE000000);
+    assert_int_equal(f->m.pc->vga_lfb_at, 0);
+    assert_int_equal(rd(f, LAPIC_DEFAULT_BASE + LAPIC_VER), LAPIC_VERSION_VALUE);
+}
+
 /* ---- PCI INTx ---- */
 
 static void add_fake(struct fx *f, unsigned k, uint8_t devfn, uint8_t pin)
@@ -562,6 +581,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(isa_irqs_to_ioapic, setup, teardown),
         cmocka_unit_test_setup_teardown(lapic_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(time_runs_within_a_slice, setup, teardown),
+        cmocka_unit_test_setup_teardown(bar_over_apics, setup, teardown),
         cmocka_unit_test(pirq_swizzle),
         cmocka_unit_test_setup_teardown(pci_intx_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(isa_and_pci_share, setup, teardown),
