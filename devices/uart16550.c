@@ -114,6 +114,8 @@ static void transmit(struct uart16550 *u, uint8_t byte)
         fputc(byte, u->out);
         if (byte == '\n')
             fflush(u->out);
+        else
+            u->out_unflushed = true; /* uart_poll flushes it */
     }
     u->thre_pending = true;
     update_irq(u);
@@ -323,6 +325,11 @@ void uart_poll(struct uart16550 *u)
         update_irq(u);
     }
     u->rx_idle = true;
+    /* A shell's prompt ends without a newline: the host sees it within one poll. */
+    if (u->out_unflushed) {
+        fflush(u->out);
+        u->out_unflushed = false;
+    }
 
     /* In loopback the receiver is cut off from the line: host input waits. Only what fits is
      * read, so the host side never overruns the guest. */

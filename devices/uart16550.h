@@ -80,6 +80,7 @@ struct uart16550 {
     FILE *out;  /* transmitted bytes (NULL: discarded) */
     int in_fd;  /* received bytes are read from here (-1: no input) */
     bool in_eof;
+    bool out_unflushed; /* bytes since the last flush of `out` (a prompt has no newline) */
 
     /* guest-visible state */
     uint16_t divisor;
@@ -99,7 +100,8 @@ struct uart16550 {
 /* Registers ports base..base+7. */
 int uart_attach(struct uart16550 *u, struct ioport_bus *bus, uint16_t base, FILE *out, int in_fd);
 
-/* The machine calls this now and then: one timeout tick, then any host input that fits. */
+/* The machine calls this now and then: one timeout tick, output written since the last call
+ * flushed to the host, then any host input that fits. */
 void uart_poll(struct uart16550 *u);
 
 /* A byte arriving on the serial line. Returns false if it was lost to an overrun. Host input

@@ -488,6 +488,10 @@ static enum machine_result pc_run(struct machine *m)
         case CPU_EXIT_HLT: {
             if (!(m->cpu.eflags & FL_IF))
                 return MACHINE_HALTED;
+            /* An interrupt raised as the slice ended (its timer was due with the HLT) wakes
+             * the CPU now; no time may be skipped and no halt declared. */
+            if (m->cpu.intr_line || m->cpu.nmi_pending)
+                break;
             uint64_t d = next_stop(m);
             if (d == UINT64_MAX)
                 return MACHINE_HALTED; /* no timer will ever wake it */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 
 #include "devices/device.h"
 #include "devices/ioport.h"
@@ -309,6 +310,30 @@ static void irq_line_gated_by_out2(void **state)
     assert_int_equal(rd(f, UART_IER), 0);
 }
 
+/* Output without a newline (a shell prompt) reaches a buffered host stream by the next poll,
+ * not only with the next newline: found booting Linux, whose prompt never showed. */
+static void output_flushed_by_poll(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0); /* a failure must not hang */
+    FILE *out = fdopen(p[1], "w"); /* a pipe: fully buffered */
+    assert_non_null(out);
+    struct ioport_bus bus;
+    static struct uart16550 u;
+    ioport_init(&bus);
+    assert_int_equal(uart_attach(&u, &bus, BASE, out, -1), 0);
+    ioport_write(&bus, BASE, '#', 1);
+    ioport_write(&bus, BASE, ' ', 1);
+    uart_poll(&u);
+    char buf[8] = {0};
+    assert_int_equal(read(p[0], buf, sizeof(buf)), 2);
+    assert_string_equal(buf, "# ");
+    fclose(out);
+    close(p[0]);
+}
+
 static void host_input(void **state)
 {
     struct fixture *f = *state;
@@ -475,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fifo_trigger_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(irq_line_gated_by_out2, setup, teardown),
         cmocka_unit_test_setup_teardown(host_input, setup, teardown),
+        cmocka_unit_test(output_flushed_by_poll),
         cmocka_unit_test_setup_teardown(save_and_load, setup, teardown),
         cmocka_unit_test(testdev_ports),
     };
