@@ -1,8 +1,10 @@
 /* The bt86 command line. Options follow QEMU's where they overlap. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,6 +204,42 @@ static char *beside_executable(const char *name, char path[4096])
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
+/* -serial stdio on a terminal: keys go to the guest as they are typed, for its shell to echo
+ * and edit (as QEMU does); Ctrl-C still ends bt86. The terminal is restored at exit. */
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void restore_terminal(void)
+{
+    if (tio_saved)
+        tcsetattr(0, TCSANOW, &saved_tio);
+}
+
+static void restore_terminal_and_die(int sig)
+{
+    restore_terminal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void serial_terminal_raw(void)
+{
+    if (!isatty(0) || tcgetattr(0, &saved_tio))
+        return;
+    struct termios t = saved_tio;
+    t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL | IEXTEN);
+    t.c_iflag &= ~(tcflag_t)(ICRNL | INLCR | IGNCR | IXON | ISTRIP);
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    if (tcsetattr(0, TCSANOW, &t))
+        return;
+    tio_saved = true;
+    atexit(restore_terminal);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], restore_terminal_and_die);
+}
+
 /* Whether -kernel names a Linux bzImage (the PC boots it) rather than a Multiboot kernel. */
 static bool kernel_is_linux(const char *path)
 {
@@ -217,7 +255,8 @@ static bool kernel_is_linux(const char *path)
 #ifndef BT86_GUEST_DIR
 #define BT86_GUEST_DIR "build/guest"
 #endif
-#define DEFAULT_GUEST_APPEND "console=ttyS0 console=tty0"
+/* Both consoles show the boot and a shell; the crypto self-tests would double the boot. */
+#define DEFAULT_GUEST_APPEND "console=ttyS0 console=tty0 cryptomgr.notests"
 
 /* The default guest (scripts/build-guest.sh): kernel and initramfs in BT86_GUEST_DIR, or in
  * the directory the environment variable of that name gives. False if it is not built. */
@@ -574,9 +613,12 @@ int main(int argc, char **argv)
         if (!win)
             fprintf(stderr, "bt86: no window (%s); running headless\n", err);
     }
-    m.clock = clock >= 0 ? (enum machine_clock)clock
-              : win      ? MACHINE_CLOCK_REALTIME
-                         : MACHINE_CLOCK_VIRTUAL;
+    /* A person at the default guest's shell expects its clock to keep time. */
+    m.clock = clock >= 0     ? (enum machine_clock)clock
+              : win || guest ? MACHINE_CLOCK_REALTIME
+                             : MACHINE_CLOCK_VIRTUAL;
+    if (cfg.serial_input && cfg.serial_in_fd == 0)
+        serial_terminal_raw();
     double t0 = host_seconds();
     enum machine_result r = machine_run(&m);
     double host = host_seconds() - t0;
