@@ -106,13 +106,18 @@ root=$work/root
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,mnt,newroot,usr/bin,usr/sbin,lib/modules/"$kver"}
 chmod 1777 "$root/tmp"
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
-# Applet links now if this host runs i386 binaries; else /init installs them at boot.
+# Applet links now if this host runs i386 binaries; else /etc/rc installs them at boot.
 if applets=$("$root/bin/busybox" --list-full 2>/dev/null); then
     for a in $applets; do
         [ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
     done
 else
-    ln -s busybox "$root/bin/sh"
+    # What /init and busybox init need before `busybox --install -s` (in /etc/rc) adds the rest.
+    for a in bin/sh bin/mount bin/umount bin/mkdir bin/cat bin/grep bin/hostname bin/sleep \
+             bin/uname bin/cut bin/awk sbin/init sbin/insmod sbin/switch_root sbin/poweroff \
+             sbin/reboot; do
+        ln -s /bin/busybox "$root/$a"
+    done
 fi
 
 gcc -m32 -static -O2 -Wall -Wextra -o "$root/bin/bt86-check" "$src/tests/linux/guest_check.c" -lm ||
@@ -149,7 +154,6 @@ cat >"$root/init" <<'EOF'
 # bt86 default guest: first stage (initramfs) and, after switch_root, nothing more than
 # busybox init (the ext4 root carries the same tree).
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
-[ -e /bin/ls ] || /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -196,6 +200,7 @@ EOF
 cat >"$root/etc/rc" <<'EOF'
 #!/bin/sh
 # Runs once under busybox init, in the initramfs or on the disk.
+[ -e /bin/ls ] || /bin/busybox --install -s
 mounted() { grep -q " $1 " /proc/mounts 2>/dev/null; }
 mounted /proc || mount -t proc proc /proc
 mounted /sys || mount -t sysfs sysfs /sys
