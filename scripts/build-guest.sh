@@ -18,6 +18,9 @@ src=$PWD
 out=${1:-${BT86_GUEST_DIR:-build/guest}}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# Test runs of several build directories may call this at once: one builds, the others wait.
+exec 9>"$out/.lock"
+flock 9
 debs=$out/debs
 mkdir -p "$debs"
 
