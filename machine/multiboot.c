@@ -1,4 +1,5 @@
 #include "machine/multiboot.h"
+#include "machine/image_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,32 +10,10 @@
 #define EXT_MEM_START 0x100000u
 #define INFO_PREFERRED 0x9000u
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
     put32(p, (uint32_t)v);
     put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 unsigned multiboot_memory_map(uint64_t ram_bytes, struct mb_range out[MB_MAX_RANGES])
