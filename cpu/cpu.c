@@ -11,7 +11,15 @@
 #include "cpu/mem.h"
 
 /* The physical map changed under the TLB (chipset shadowing, a PCI BAR moved). */
-static void cpu_map_changed(void *opaque) { cpu_flush_tlb(opaque, false); }
+/* What a physical page holds may have changed (shadow RAM, a remapped BAR): decoded blocks,
+ * which outlive TLB flushes, go too. */
+static void cpu_map_changed(void *opaque)
+{
+    struct cpu *c = opaque;
+    cpu_flush_tlb(c, false);
+    if (c->icache)
+        icache_new_map_epoch(c->icache);
+}
 
 int cpu_init(struct cpu *c, struct memmap *mem)
 {
@@ -40,7 +48,17 @@ void cpu_destroy(struct cpu *c)
     c->icache = NULL;
 }
 
+static void seg_set_rights_of_type(struct seg *s, bool real_mode);
+
 static void seg_set_rights(struct seg *s, bool real_mode)
+{
+    seg_set_rights_of_type(s, real_mode);
+    if (s->base == 0 && s->valid_lo == 0 && s->valid_hi == 0xFFFFFFFFu &&
+        (s->rights & (SEGR_READ | SEGR_WRITE)) == (SEGR_READ | SEGR_WRITE))
+        s->rights |= SEGR_FLAT;
+}
+
+static void seg_set_rights_of_type(struct seg *s, bool real_mode)
 {
     if (real_mode) {
         /* Real and v8086 mode: every segment readable and writable, expand-up. */
@@ -181,6 +199,12 @@ void cpu_flush_tlb(struct cpu *c, bool keep_global)
     else
         tlb_flush_all(&c->tlb);
     icache_new_epoch(c->icache);
+}
+
+void cpu_invalidate_code(struct cpu *c)
+{
+    cpu_flush_tlb(c, false);
+    icache_new_map_epoch(c->icache);
 }
 
 void cpu_request_stop(struct cpu *c) { c->stop_requested = true; }

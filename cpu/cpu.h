@@ -77,6 +77,9 @@ enum {
 /* Rights precomputed at load so the access fast path is a range compare. */
 #define SEGR_READ 1u
 #define SEGR_WRITE 2u
+/* Readable, writable, base 0 and every 32-bit offset valid: translated code skips the range
+ * checks (only the 4 GiB wrap remains). Derived in seg_set_rights() with the others. */
+#define SEGR_FLAT 4u
 
 struct seg {
     uint32_t base;
@@ -279,6 +282,9 @@ void cpu_set_eflags(struct cpu *c, uint32_t value); /* raw: no privilege checks 
 
 /* Flush everything derived from the address mapping (TLB and decoded instructions). */
 void cpu_flush_tlb(struct cpu *c, bool keep_global);
+/* Guest memory was written behind the CPU's back (a loader, a test): forget every decoded
+ * instruction and block, not only the TLB (blocks outlive TLB flushes). */
+void cpu_invalidate_code(struct cpu *c);
 
 static inline bool cpu_protected(const struct cpu *c) { return c->cr0 & CR0_PE; }
 

@@ -56,7 +56,7 @@ void dbg_update(struct cpu *c)
         flush_watched_pages(c);
     /* A decoded instruction may be cached at a new breakpoint address. */
     if (armed & DBG_INSN)
-        icache_new_epoch(c->icache);
+        icache_new_map_epoch(c->icache);
 }
 
 void dbg_write_dr(struct cpu *c, unsigned n, uint32_t v)

@@ -46,12 +46,21 @@ void icache_flush(struct icache *ic)
         ic->e[i].key = 0xFFFFFFFFu;
     icache_drop_blocks(ic);
     ic->epoch = 0;
+    ic->map_epoch = 0;
 }
 
 void icache_new_epoch(struct icache *ic)
 {
     if (++ic->epoch >= (1u << 29))
         icache_flush(ic);
+}
+
+void icache_new_map_epoch(struct icache *ic)
+{
+    if (++ic->map_epoch >= (1u << 29))
+        icache_flush(ic);
+    else
+        icache_new_epoch(ic);
 }
 
 void icache_code_written(void *opaque, uint32_t phys_page_addr)

@@ -4,7 +4,10 @@
  * bytes and their mapping stay the same. Entries are keyed by linear address, code size and
  * privilege, and validated against two counters: an epoch bumped whenever the linear->physical
  * mapping may change (TLB flushes), and a per-physical-page generation bumped when a
- * write-watched code page is written (DESIGN decision 5: the same watch the translator uses). */
+ * write-watched code page is written (DESIGN decision 5: the same watch the translator uses).
+ * Blocks (below) outlive TLB flushes: they are keyed by the map epoch, which only moves when
+ * what a physical page holds may change (memory map, breakpoints), and validated on entry
+ * against the TLB's current translation of their page. */
 #ifndef BT86_ICACHE_H
 #define BT86_ICACHE_H
 
@@ -29,10 +32,10 @@ struct icache_entry {
  * page, one key and page generation for the whole run. cpu/interp.c forms and runs them; the
  * handler is resolved at formation. Instruction storage comes from a bump pool that is
  * recycled (all blocks dropped) when full. */
-#define IBLOCK_BITS 12
+#define IBLOCK_BITS 16
 #define IBLOCK_SIZE (1u << IBLOCK_BITS)
 #define IBLOCK_MAX_INSNS 32
-#define IBLOCK_POOL (1u << 16)
+#define IBLOCK_POOL (1u << 18)
 
 struct cpu;
 struct iblock_insn {
@@ -54,7 +57,10 @@ struct iblock {
     uint32_t host_gen;
     uint32_t host_eip;
     uint32_t runs;
+    uint32_t pad[3];
 };
+/* Generated code indexes the block table by a shift (translator/translate.c). */
+_Static_assert(sizeof(struct iblock) == 64, "struct iblock is 64 bytes");
 
 struct icache {
     struct icache_entry *e;
@@ -62,7 +68,8 @@ struct icache {
     struct iblock_insn *pool;
     uint32_t pool_used;
     uint32_t *page_gen; /* per physical page */
-    uint32_t epoch;
+    uint32_t epoch;     /* single instructions: any TLB flush */
+    uint32_t map_epoch; /* blocks: memory-map and breakpoint changes only */
     uint32_t block_limit; /* instructions per block, 1..IBLOCK_MAX_INSNS (tests use 1) */
     struct memmap *mem;
     uint64_t hits, misses;
@@ -77,12 +84,19 @@ void icache_flush(struct icache *ic);
 /* Forget every block and recycle the pool (never while a block runs). */
 void icache_drop_blocks(struct icache *ic);
 void icache_new_epoch(struct icache *ic);
+/* The memory map or the breakpoints changed: blocks are stale too. */
+void icache_new_map_epoch(struct icache *ic);
 /* memmap code-write hook: everything decoded from that page is stale. */
 void icache_code_written(void *opaque, uint32_t phys_page_addr);
 
 static inline uint32_t icache_key(const struct icache *ic, bool user, bool code32)
 {
     return ic->epoch << 2 | (uint32_t)user << 1 | (uint32_t)code32;
+}
+
+static inline uint32_t iblock_key(const struct icache *ic, bool user, bool code32)
+{
+    return ic->map_epoch << 2 | (uint32_t)user << 1 | (uint32_t)code32;
 }
 
 /* Slot of `lin` in the entry array (ic->e, which never moves once created). */

@@ -124,6 +124,9 @@ bool op_continues_block(unsigned op)
     case OP_CLC: case OP_STC: case OP_CMC: case OP_CLD: case OP_STD: case OP_JCC: case OP_LOOP:
     case OP_LOOPE: case OP_LOOPNE: case OP_JCXZ: case OP_MOVS: case OP_CMPS: case OP_STOS:
     case OP_LODS: case OP_SCAS:
+    /* x87/MMX: an error reported through FERR# raises IRQ 13, a pending event the block
+     * loop (and translated code) checks after every handler. */
+    case OP_FPU: case OP_WAIT: case OP_MMX: case OP_EMMS: case OP_FXSAVE: case OP_FXRSTOR:
         return true;
     default:
         return false;
@@ -150,6 +153,10 @@ static struct iblock *form_block(struct cpu *c, uint32_t eip, uint32_t lin)
         if (e->tag[TLB_EXEC] != (lin & PAGE_MASK))
             return NULL; /* MMIO */
     }
+    struct iblock *b = iblock_slot_of(ic->blocks, lin);
+    if (b->lin == lin && b->key == iblock_key(ic, priv, c->code32) && b->n &&
+        b->ppage == e->phys_page >> PAGE_SHIFT && ic->page_gen[b->ppage] == b->gen)
+        return b; /* only the TLB entry had gone (a CR3 write, INVLPG): the block stands */
     uint64_t avail = (uint64_t)limit - eip + 1;
     const uint32_t to_page_end = PAGE_SIZE - (lin & ~PAGE_MASK);
     if (avail > to_page_end)
@@ -176,9 +183,8 @@ static struct iblock *form_block(struct cpu *c, uint32_t eip, uint32_t lin)
     if (!memmap_is_code(c->mem, e->phys_page))
         tlb_drop_writes_to(&c->tlb, e->phys_page); /* first code on the page */
     memmap_mark_code(c->mem, e->phys_page | (lin & ~PAGE_MASK), off);
-    struct iblock *b = iblock_slot_of(ic->blocks, lin);
     b->lin = lin;
-    b->key = icache_key(ic, priv, c->code32);
+    b->key = iblock_key(ic, priv, c->code32);
     b->ppage = e->phys_page >> PAGE_SHIFT;
     b->gen = ic->page_gen[b->ppage];
     b->span = off;
@@ -349,9 +355,14 @@ enum cpu_exit cpu_run(struct cpu *c, uint64_t max_insns)
         /* Blocks run while nothing needs per-instruction attention: no TF, no RF. */
         if (likely(!(c->eflags & (FL_TF | FL_RF)))) {
             const uint32_t lin = c->seg[SR_CS].base + eip;
+            const unsigned priv = cpu_priv(c);
             struct iblock *b = iblock_slot_of(iv.blocks, lin);
-            if (unlikely(!(b->lin == lin && b->key == icache_key(iv.ic, cpu_priv(c), c->code32) &&
-                           iv.page_gen[b->ppage] == b->gen))) {
+            const struct tlb_entry *te = &c->tlb.e[priv][tlb_index(lin)];
+            /* The block's bytes unchanged, and its page still where the TLB maps `lin`. */
+            if (unlikely(!(b->lin == lin && b->key == iblock_key(iv.ic, priv, c->code32) &&
+                           iv.page_gen[b->ppage] == b->gen &&
+                           te->tag[TLB_EXEC] == (lin & PAGE_MASK) &&
+                           te->phys_page == b->ppage << PAGE_SHIFT))) {
                 c->insn_eip = eip;
                 c->insn_esp = c->regs[R_ESP];
                 b = form_block(c, eip, lin);

@@ -80,8 +80,8 @@ static void usage(FILE *f)
             "                        execution engine: the interpreter, the binary translator\n"
             "                        (hot blocks run as host code), or both in lockstep,\n"
             "                        stopping at the first divergence with a report (exit\n"
-            "                        status 5). Default: interp, or the BT86_ENGINE environment\n"
-            "                        variable\n"
+            "                        status 5). Default: translator, or the BT86_ENGINE\n"
+            "                        environment variable\n"
             "  --max-insns N         stop after N guest instructions (exit status 4)\n"
             "  -h, --help            this text\n"
             "  --version             version\n"
@@ -348,7 +348,8 @@ static int parse_engine(const char *name, enum machine_engine *out)
 
 int main(int argc, char **argv)
 {
-    struct machine_config cfg = {.ram_bytes = 128ull << 20, .serial_in_fd = -1};
+    struct machine_config cfg = {.ram_bytes = 128ull << 20, .serial_in_fd = -1,
+                                 .engine = ENGINE_TRANSLATOR};
     const char *env_engine = getenv("BT86_ENGINE");
     if (env_engine && *env_engine && parse_engine(env_engine, &cfg.engine))
         return EXIT_USAGE;

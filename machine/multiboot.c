@@ -369,5 +369,5 @@ void multiboot_enter(struct cpu *c, uint32_t entry, uint32_t info)
     c->a20_mask = 0xFFFFFFFFu;
     c->eip = entry;
     cpu_update_mode(c);
-    cpu_flush_tlb(c, false);
+    cpu_invalidate_code(c); /* the image was copied in directly */
 }

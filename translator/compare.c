@@ -316,6 +316,7 @@ struct translator_compare *translator_compare_create(struct translator *t, FILE 
         return NULL;
     }
     k->t = t;
+    translator_set_chaining(t, false);
     k->report = report;
     k->engine.ctx = k;
     k->engine.gen = translator_generation(t);

@@ -28,7 +28,11 @@ struct translator {
     struct codecache cc;
     struct cpu_block_engine engine;
     struct translator_stats st;
+    bool chaining; /* indirect exits jump to the next block themselves (not in compare mode) */
 };
+
+/* Where a block's chain entry starts (see gen_chain_entry()). */
+#define CHAIN_ENTRY 9u
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
 #define REG_OFF(r) (CPU_OFF(regs) + 4 * (int32_t)(r))
@@ -280,6 +284,7 @@ struct slow_path {
     const struct iblock_insn *bi;
     uint32_t eip;
     unsigned pending; /* instructions completed inline but not yet counted */
+    uint8_t flat;     /* segments flat when translated (bit per SR_*): range checks skipped */
     bool store;       /* a store: after the handler, also check for self-modifying code */
     bool terminal;    /* the block's last instruction: after the handler, leave the block */
 };
@@ -316,16 +321,27 @@ static void gen_address(struct x64buf *b, const struct insn *i, unsigned kind, u
 static void gen_checked_linear(struct x64buf *b, unsigned sr, unsigned kind, unsigned priv,
                                unsigned size, struct slow_path *sp)
 {
-    x64_test_m8_imm(b, X_RBX, SEG_OFF(sr, rights), kind == TLB_WRITE ? SEGR_WRITE : SEGR_READ);
-    slow_jump(b, sp, XC_E);
-    x64_alu_rm32(b, XA_CMP, X_RCX, X_RBX, SEG_OFF(sr, valid_lo));
-    slow_jump(b, sp, XC_B);
-    x64_lea32(b, X_RAX, X_RCX, -1, 0, (int32_t)size - 1); /* last byte */
-    x64_alu_rr32(b, XA_CMP, X_RAX, X_RCX);
-    slow_jump(b, sp, XC_B); /* wrapped */
-    x64_alu_rm32(b, XA_CMP, X_RAX, X_RBX, SEG_OFF(sr, valid_hi));
-    slow_jump(b, sp, XC_A);
-    x64_alu_rm32(b, XA_ADD, X_RCX, X_RBX, SEG_OFF(sr, base));
+    if (sp->flat & (1u << sr)) {
+        /* Flat when translated, and still (SEGR_FLAT): only the offset's 4 GiB wrap. */
+        x64_test_m8_imm(b, X_RBX, SEG_OFF(sr, rights), SEGR_FLAT);
+        slow_jump(b, sp, XC_E);
+        if (size > 1) {
+            x64_alu_ri32(b, XA_CMP, X_RCX, (uint32_t)(0x100000000ull - size));
+            slow_jump(b, sp, XC_A);
+        }
+    } else {
+        x64_test_m8_imm(b, X_RBX, SEG_OFF(sr, rights),
+                        kind == TLB_WRITE ? SEGR_WRITE : SEGR_READ);
+        slow_jump(b, sp, XC_E);
+        x64_alu_rm32(b, XA_CMP, X_RCX, X_RBX, SEG_OFF(sr, valid_lo));
+        slow_jump(b, sp, XC_B);
+        x64_lea32(b, X_RAX, X_RCX, -1, 0, (int32_t)size - 1); /* last byte */
+        x64_alu_rr32(b, XA_CMP, X_RAX, X_RCX);
+        slow_jump(b, sp, XC_B); /* wrapped */
+        x64_alu_rm32(b, XA_CMP, X_RAX, X_RBX, SEG_OFF(sr, valid_hi));
+        slow_jump(b, sp, XC_A);
+        x64_alu_rm32(b, XA_ADD, X_RCX, X_RBX, SEG_OFF(sr, base));
+    }
     if (size > 1) { /* a byte is never misaligned */
         x64_cmp_m32_imm(b, X_RBX, CPU_OFF(align_check), 0);
         slow_jump(b, sp, XC_NE);
@@ -337,14 +353,12 @@ static void gen_checked_linear(struct x64buf *b, unsigned sr, unsigned kind, uns
     x64_shl_ri32(b, X_RAX, 5);
     x64_add_rr64(b, X_RAX, X_RBX);
     const int32_t e0 = CPU_OFF(tlb) + (int32_t)(offsetof(struct tlb, e) + priv * TLB_SIZE * sizeof(struct tlb_entry));
-    x64_mov_rr32(b, X_RDX, X_RCX);
+    /* The tag is compared with the page of the access's last byte: an access crossing into
+     * the next page never matches (that page has the next index), so one compare does both. */
+    x64_lea32(b, X_RDX, X_RCX, -1, 0, (int32_t)size - 1);
     x64_alu_ri32(b, XA_AND, X_RDX, PAGE_MASK);
     x64_alu_rm32(b, XA_CMP, X_RDX, X_RAX, e0 + (int32_t)(offsetof(struct tlb_entry, tag) + 4 * kind));
     slow_jump(b, sp, XC_NE);
-    x64_mov_rr32(b, X_RDX, X_RCX);
-    x64_alu_ri32(b, XA_AND, X_RDX, ~PAGE_MASK);
-    x64_alu_ri32(b, XA_CMP, X_RDX, PAGE_SIZE - size);
-    slow_jump(b, sp, XC_A); /* crosses into the next page */
     x64_add_rm64(b, X_RCX, X_RAX, e0 + (int32_t)offsetof(struct tlb_entry, addend));
 }
 
@@ -646,8 +660,35 @@ static bool gen_call(struct x64buf *b, const struct insn *i, uint32_t eip, unsig
 
 /* RET / RET imm16 (near, 32-bit): the popped target is checked against the CS limit before
  * anything changes; a dynamic exit. */
+/* An exit to the EIP in EDX (stored and counted already): when the block table holds a
+ * current translation for it, jump to that block's chain entry, which checks everything else
+ * the run loop would; otherwise leave through the epilogue. `cache_gen` is the code cache's
+ * generation, current while this code runs. */
+static void gen_indirect_exit(struct x64buf *b, const struct cpu *c, uint32_t lin_base,
+                              uint32_t cache_gen, size_t *exits, unsigned *nexits)
+{
+    x64_lea32(b, X_RCX, X_RDX, -1, 0, (int32_t)lin_base); /* linear address */
+    x64_mov_rr32(b, X_RAX, X_RCX);                          /* iblock_slot_of() */
+    x64_shr_ri32(b, X_RAX, IBLOCK_BITS);
+    x64_alu_rr32(b, XA_XOR, X_RAX, X_RCX);
+    x64_alu_ri32(b, XA_AND, X_RAX, IBLOCK_SIZE - 1);
+    x64_shl_ri32(b, X_RAX, 6);
+    x64_mov_imm64(b, X_RSI, (uint64_t)(uintptr_t)c->icache->blocks);
+    x64_add_rr64(b, X_RAX, X_RSI);
+    x64_alu_rm32(b, XA_CMP, X_RCX, X_RAX, (int32_t)offsetof(struct iblock, lin));
+    exits[(*nexits)++] = x64_jcc32(b, XC_NE);
+    x64_alu_rm32(b, XA_CMP, X_RDX, X_RAX, (int32_t)offsetof(struct iblock, host_eip));
+    exits[(*nexits)++] = x64_jcc32(b, XC_NE);
+    x64_cmp_m32_imm(b, X_RAX, (int32_t)offsetof(struct iblock, host_gen), cache_gen);
+    exits[(*nexits)++] = x64_jcc32(b, XC_NE);
+    x64_load64(b, X_RAX, X_RAX, (int32_t)offsetof(struct iblock, host));
+    x64_add_ri64(b, X_RAX, CHAIN_ENTRY);
+    x64_jmp_reg(b, X_RAX);
+}
+
 static bool gen_ret(struct x64buf *b, const struct insn *i, unsigned priv, unsigned pending,
-                    size_t *exits, unsigned *nexits, struct slow_path *sp)
+                    size_t *exits, unsigned *nexits, struct slow_path *sp,
+                    const struct cpu *c, uint32_t lin_base, uint32_t indirect_gen)
 {
     if (i->op != OP_RET || i->osize != 4)
         return false;
@@ -662,7 +703,10 @@ static bool gen_ret(struct x64buf *b, const struct insn *i, unsigned priv, unsig
     x64_store32(b, X_RBX, REG_OFF(R_ESP), X_RAX);
     x64_store32(b, X_RBX, CPU_OFF(eip), X_RDX);
     x64_add_m64_imm8(b, X_RBX, CPU_OFF(icount), (int8_t)(pending + 1));
-    exits[(*nexits)++] = x64_jmp32(b);
+    if (indirect_gen)
+        gen_indirect_exit(b, c, lin_base, indirect_gen, exits, nexits);
+    else
+        exits[(*nexits)++] = x64_jmp32(b);
     return true;
 }
 
@@ -717,7 +761,6 @@ static void gen_slow_stub(struct x64buf *b, const struct slow_path *sp, const ui
  * A static exit (a known next EIP) records itself in cpu->chain_site/chain_lin before it
  * returns; when the run loop next enters the block at that address, it patches the exit's
  * jump to that block's chain entry (translator_chain()). */
-#define CHAIN_ENTRY 9u
 
 static void gen_chain_entry(struct x64buf *b, const struct cpu *c, const struct iblock *blk,
                             uint32_t eip, uint32_t cache_gen, uintptr_t exec_base,
@@ -735,8 +778,16 @@ static void gen_chain_entry(struct x64buf *b, const struct cpu *c, const struct 
     fails[(*nfails)++] = x64_jcc32(b, XC_NE);
     x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), eip + blk->span - 1);
     fails[(*nfails)++] = x64_jcc32(b, XC_B);
-    x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)&c->icache->epoch);
-    x64_cmp_m32_imm(b, X_RAX, 0, blk->key >> 2);
+    /* The TLB still maps the block's page where it was (blocks outlive TLB flushes). */
+    const int32_t te = CPU_OFF(tlb) +
+                       (int32_t)(offsetof(struct tlb, e) +
+                                 ((c->cpl == 3) * TLB_SIZE + tlb_index(blk->lin)) *
+                                     sizeof(struct tlb_entry));
+    x64_cmp_m32_imm(b, X_RBX, te + (int32_t)offsetof(struct tlb_entry, tag[TLB_EXEC]),
+                    blk->lin & PAGE_MASK);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    x64_cmp_m32_imm(b, X_RBX, te + (int32_t)offsetof(struct tlb_entry, phys_page),
+                    blk->ppage << PAGE_SHIFT);
     fails[(*nfails)++] = x64_jcc32(b, XC_NE);
     x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)blk);
     x64_cmp_m32_imm(b, X_RAX, (int32_t)offsetof(struct iblock, lin), blk->lin);
@@ -774,13 +825,15 @@ static void gen_static_exit(struct x64buf *b, uint32_t target, uint32_t lin_base
 size_t translator_emit_block(const struct cpu *c, const struct iblock *blk, uint32_t eip,
                              uint8_t *w, size_t cap, unsigned *inlined_out)
 {
-    return translator_emit_chained(c, blk, eip, w, cap, inlined_out, 0, (uintptr_t)w);
+    return translator_emit_chained(c, blk, eip, w, cap, inlined_out, 0, (uintptr_t)w, false);
 }
 
 size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, uint32_t eip,
                                uint8_t *w, size_t cap, unsigned *inlined_out,
-                               uint32_t cache_gen, uintptr_t exec_base)
+                               uint32_t cache_gen, uintptr_t exec_base, bool indirect)
 {
+    /* Indirect exits look blocks up only in a real code cache (generation nonzero). */
+    const uint32_t indirect_gen = indirect ? cache_gen : 0;
     struct x64buf b;
     x64_init(&b, w, cap);
     size_t exits[MAX_EXITS];
@@ -791,7 +844,11 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
     const unsigned priv = c->cpl == 3;
 
     const uint32_t lin_base = blk->lin - eip; /* CS base */
-    size_t fails[16];
+    uint8_t flat = 0;
+    for (unsigned sr = 0; sr < SR_COUNT; sr++)
+        if (c->seg[sr].rights & SEGR_FLAT)
+            flat |= (uint8_t)(1u << sr);
+    size_t fails[20];
     unsigned nfails = 0;
     x64_push(&b, X_RBX);
     x64_mov_rr64(&b, X_RBX, X_RDI);
@@ -808,12 +865,13 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         const struct iblock_insn *bi = &blk->ins[k];
         const bool last = k + 1 == blk->n;
         struct slow_path *sp = &slows[nslows];
-        *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending};
+        *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending, .flat = flat};
         if (last && (gen_jmp(&b, &bi->insn, eip, pending, exits, &nexits, sp, lin_base,
                              exec_base) ||
                      gen_call(&b, &bi->insn, eip, priv, pending, exits, &nexits, sp, lin_base,
                               exec_base) ||
-                     gen_ret(&b, &bi->insn, priv, pending, exits, &nexits, sp))) {
+                     gen_ret(&b, &bi->insn, priv, pending, exits, &nexits, sp, c, lin_base,
+                             indirect_gen))) {
             /* Leaves the block: nothing after it. */
             sp->terminal = true;
             sp->join = x64_used(&b);
@@ -901,7 +959,8 @@ static cpu_host_block translate(void *ctx, struct cpu *c, struct iblock *blk, ui
     }
     unsigned inlined;
     size_t used = translator_emit_chained(c, blk, eip, w, need, &inlined, t->cc.gen,
-                                          (uintptr_t)codecache_exec_addr(&t->cc, w));
+                                          (uintptr_t)codecache_exec_addr(&t->cc, w),
+                                          t->chaining);
     if (!used) {
         t->st.failures++; /* the bound above is too small: counted, and interpreted */
         return NULL;
@@ -954,6 +1013,7 @@ struct translator *translator_create(size_t cache_bytes)
     t->engine.gen = &t->cc.gen;
     t->engine.translate = translate;
     t->engine.chain = chain;
+    t->chaining = true;
     /* Code that runs a few times (BIOS set-up, boot code, pages whose code and data share
      * lines and are retranslated after every store) is not worth translating: a block is
      * translated on its 8th run (FreeDOS boot: 58,509 translations at 2 runs, 9,272 at 8).
@@ -978,6 +1038,8 @@ void translator_attach(struct translator *t, struct cpu *c)
 }
 
 const uint32_t *translator_generation(const struct translator *t) { return &t->cc.gen; }
+
+void translator_set_chaining(struct translator *t, bool on) { t->chaining = on; }
 
 void translator_set_hot_runs(struct translator *t, uint32_t runs)
 {

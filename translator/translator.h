@@ -36,6 +36,10 @@ void translator_attach(struct translator *t, struct cpu *c);
 void translator_get_stats(const struct translator *t, struct translator_stats *out);
 /* Translate a block on its `runs`-th execution (1: before its first). */
 void translator_set_hot_runs(struct translator *t, uint32_t runs);
+/* Whether blocks may go on to the next block without returning (static exits patched by the
+ * run loop, indirect ones looked up by the code itself). Compare mode runs one block at a
+ * time and turns it off before translating anything. */
+void translator_set_chaining(struct translator *t, bool on);
 
 /* For compare mode and diagnostics. */
 struct iblock;
@@ -49,7 +53,7 @@ size_t translator_block_bound(const struct iblock *b);
  * `exec_base` the address w[0] will run at (chaining needs both). */
 size_t translator_emit_chained(const struct cpu *c, const struct iblock *b, uint32_t eip,
                                uint8_t *w, size_t cap, unsigned *inlined, uint32_t cache_gen,
-                               uintptr_t exec_base);
+                               uintptr_t exec_base, bool indirect);
 /* The code cache generation translations are valid for. */
 const uint32_t *translator_generation(const struct translator *t);
 

@@ -328,6 +328,13 @@ void x64_call_reg(struct x64buf *b, enum x64_reg r)
     x64_byte(b, (uint8_t)(0xD0 | (r & 7)));
 }
 
+void x64_jmp_reg(struct x64buf *b, enum x64_reg r)
+{
+    rex(b, false, 0, 0, r);
+    x64_byte(b, 0xFF);
+    x64_byte(b, (uint8_t)(0xE0 | (r & 7)));
+}
+
 void x64_ret(struct x64buf *b) { x64_byte(b, 0xC3); }
 
 size_t x64_jcc32(struct x64buf *b, enum x64_cc cc)

@@ -96,6 +96,7 @@ void x64_patch_u64(struct x64buf *b, size_t at, uint64_t v);
 void x64_push(struct x64buf *b, enum x64_reg r);
 void x64_pop(struct x64buf *b, enum x64_reg r);
 void x64_call_reg(struct x64buf *b, enum x64_reg r);
+void x64_jmp_reg(struct x64buf *b, enum x64_reg r);
 void x64_ret(struct x64buf *b);
 
 /* Forward branches: emit with a placeholder, patch once the target is known. Returns the

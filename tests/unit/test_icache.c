@@ -374,6 +374,45 @@ static void tlb_flush_refetches(void **state)
     assert_int_equal(c->regs[R_EBX], 0xBBBB);
 }
 
+static void block_outlives_tlb_flush(void **state)
+{
+    struct testvm *vm = *state;
+    struct cpu *c = &vm->cpu;
+    /* A CR3 write that leaves the code page where it was (a process switch to a process
+     * sharing it) keeps the decoded block; a remap to another page forms a new one, and
+     * mapping the old page back finds the old bytes again. */
+    static const uint8_t prog_a[] = {0xBB, 0xAA, 0xAA, 0x00, 0x00, 0xF4}; /* mov ebx, 0xAAAA; hlt */
+    static const uint8_t prog_b[] = {0xBB, 0xBB, 0xBB, 0x00, 0x00, 0xF4}; /* mov ebx, 0xBBBB; hlt */
+    build_alias_tables(vm);
+    load(vm, CODE_PHYS, prog_a, sizeof(prog_a));
+    load(vm, 0x6000, prog_b, sizeof(prog_b));
+    flat32_ring0(vm, true, PD);
+    c->eip = V1;
+    run_to_hlt(vm, 10);
+    const uint64_t formed = c->icache->misses;
+    cpu_flush_tlb(c, true);
+    c->halted = false;
+    c->eip = V1;
+    run_to_hlt(vm, 10);
+    assert_int_equal(c->regs[R_EBX], 0xAAAA);
+    assert_int_equal(c->icache->misses, formed); /* not decoded again */
+
+    memmap_write(&vm->mem, PT1 + 4 * 1, 0x6000 | PTE_P | PTE_W | PTE_U, 4);
+    cpu_flush_tlb(c, true);
+    c->halted = false;
+    c->eip = V1;
+    run_to_hlt(vm, 10);
+    assert_int_equal(c->regs[R_EBX], 0xBBBB);
+    assert_true(c->icache->misses > formed);
+
+    memmap_write(&vm->mem, PT1 + 4 * 1, CODE_PHYS | PTE_P | PTE_W | PTE_U, 4);
+    cpu_flush_tlb(c, true);
+    c->halted = false;
+    c->eip = V1;
+    run_to_hlt(vm, 10);
+    assert_int_equal(c->regs[R_EBX], 0xAAAA);
+}
+
 static void guest_invlpg_refetches(void **state)
 {
     struct testvm *vm = *state;
@@ -517,6 +556,7 @@ int main(void)
         T(alias_written_before_code_runs),
         T(dma_write_invalidates),
         T(tlb_flush_refetches),
+        T(block_outlives_tlb_flush),
         T(guest_invlpg_refetches),
         T(fetch_fault_crossing_into_missing_page),
         T(fetch_fault_crossing_user),

@@ -94,6 +94,8 @@ static void test_emitter_encodings(void **state)
     EMIT_CHECK("push r15", x64_push(&b, X_R15));
     EMIT_CHECK("pop rbx", x64_pop(&b, X_RBX));
     EMIT_CHECK("call r11", x64_call_reg(&b, X_R11));
+    EMIT_CHECK("jmp rax", x64_jmp_reg(&b, X_RAX));
+    EMIT_CHECK("jmp r9", x64_jmp_reg(&b, X_R9));
     EMIT_CHECK("ret", x64_ret(&b));
 }
 

@@ -1123,7 +1123,7 @@ static const struct ioport_ops mini_pci_ops = {mini_pci_in, mini_pci_out};
 static void run_real(struct testvm *vm, const uint8_t *code, size_t n, size_t hlt_at)
 {
     memcpy(vm->mem.ram + 0x7C00, code, n);
-    cpu_flush_tlb(&vm->cpu, false); /* the code was written behind the CPU's back */
+    cpu_invalidate_code(&vm->cpu); /* the code was written behind the CPU's back */
     cpu_load_seg(&vm->cpu, SR_CS, 0);
     vm->cpu.eip = 0x7C00;
     vm->cpu.halted = false;
