@@ -117,6 +117,58 @@ static bool gen_alu(struct x64buf *b, const struct insn *i, bool flags_dead)
     return true;
 }
 
+/* What the flags are known to come from at a point of a block: an inline 32-bit operation's
+ * lazy record (ADD/SUB/LOGIC kinds), INC/DEC's (CF in EFLAGS), EFLAGS itself (an inline
+ * shift), or unknown (a handler ran). */
+enum flags_src { FS_UNKNOWN, FS_ADD, FS_SUB, FS_LOGIC, FS_INCDEC, FS_EAGER };
+
+/* INC/DEC r32. Its lazy record keeps CF in EFLAGS, so CF of an inline ADD/SUB/LOGIC record
+ * before it is stored there first, as incdec_keep_cf() does; after an unknown producer the
+ * handler does that. */
+static bool gen_incdec(struct x64buf *b, const struct insn *i, bool flags_dead,
+                       enum flags_src fs)
+{
+    if ((i->op != OP_INC && i->op != OP_DEC) || i->osize != 4 || i->form != FORM_E ||
+        (i->flags & INSN_F_MEM))
+        return false;
+    const bool inc = i->op == OP_INC;
+    if (flags_dead) {
+        x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+        x64_alu_ri32(b, inc ? XA_ADD : XA_SUB, X_RAX, 1);
+        x64_store32(b, X_RBX, REG_OFF(i->rm), X_RAX);
+        return true;
+    }
+    switch (fs) {
+    case FS_ADD:
+    case FS_SUB:
+        x64_load32(b, X_RCX, X_RBX, CPU_OFF(eflags));
+        x64_alu_ri32(b, XA_AND, X_RCX, ~FL_CF);
+        x64_load32(b, X_RAX, X_RBX, CPU_OFF(lf_a));
+        x64_alu_rm32(b, fs == FS_ADD ? XA_ADD : XA_CMP, X_RAX, X_RBX, CPU_OFF(lf_b));
+        x64_alu_ri32(b, XA_ADC, X_RCX, 0); /* CF of the recorded operation */
+        x64_store32(b, X_RBX, CPU_OFF(eflags), X_RCX);
+        break;
+    case FS_LOGIC:
+        x64_load32(b, X_RCX, X_RBX, CPU_OFF(eflags));
+        x64_alu_ri32(b, XA_AND, X_RCX, ~FL_CF);
+        x64_store32(b, X_RBX, CPU_OFF(eflags), X_RCX);
+        break;
+    case FS_INCDEC:
+    case FS_EAGER:
+        break; /* CF is in EFLAGS already */
+    default:
+        return false;
+    }
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+    x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
+    x64_store32_imm(b, X_RBX, CPU_OFF(lf_b), 1);
+    x64_alu_ri32(b, inc ? XA_ADD : XA_SUB, X_RAX, 1);
+    x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
+    x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF32(inc ? LF_INC : LF_DEC));
+    x64_store32(b, X_RBX, REG_OFF(i->rm), X_RAX);
+    return true;
+}
+
 /* Whether `next` replaces all six arithmetic flags without reading them and cannot fault, so
  * the flags of the instruction before it are dead: nothing, not even a fault, can see them. */
 static bool overwrites_flags(const struct insn *next)
@@ -591,12 +643,12 @@ static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struc
  * last flag-setting instruction was an inline 32-bit ALU operation (its slow-path handler
  * records the same kind), so a Jcc can redo that operation on the host and branch on the
  * host's own flags, which are the guest's for these operations. */
-enum flags_src { FS_UNKNOWN, FS_ADD, FS_SUB, FS_LOGIC };
-
 static enum flags_src flags_after_inline(const struct insn *i, enum flags_src before)
 {
     if (i->op == OP_SHL || i->op == OP_SAL || i->op == OP_SHR || i->op == OP_SAR)
-        return (i->imm & 31) ? FS_UNKNOWN : before; /* eager flags */
+        return (i->imm & 31) ? FS_EAGER : before; /* eager flags */
+    if (i->op == OP_INC || i->op == OP_DEC)
+        return FS_INCDEC;
     enum x64_alu hop;
     unsigned kind;
     bool writes;
@@ -616,10 +668,13 @@ static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum f
                     unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp,
                     uint32_t lin_base, uintptr_t exec_base)
 {
-    if (i->op != OP_JCC || i->osize != 4 || fs == FS_UNKNOWN)
+    if (i->op != OP_JCC || i->osize != 4 || fs == FS_UNKNOWN || fs == FS_EAGER)
+        return false;
+    /* After INC/DEC the result alone gives ZF, SF and PF; CF and OF need the handler. */
+    if (fs == FS_INCDEC && (i->cond >> 1) != 2 && (i->cond >> 1) != 4 && (i->cond >> 1) != 5)
         return false;
     const uint32_t target = eip + i->len + (uint32_t)i->disp;
-    if (fs == FS_LOGIC) {
+    if (fs == FS_LOGIC || fs == FS_INCDEC) {
         x64_load32(b, X_RAX, X_RBX, CPU_OFF(lf_res));
         x64_test_rr32(b, X_RAX, X_RAX);
     } else {
@@ -892,7 +947,9 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
             pending++;
             inlined++;
             last_inline = true;
-        } else if (gen_inline(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn))) {
+        } else if (gen_incdec(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn),
+                              fs) ||
+                   gen_inline(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn))) {
             fs = flags_after_inline(&bi->insn, fs);
             pending++;
             inlined++;

@@ -211,6 +211,78 @@ static void test_translated_matches_model_and_interpreter(void **state)
     testvm_free(ref);
 }
 
+/* INC/DEC after each kind of flag producer, CF read back by ADC and Jcc after them:
+ *   mov ecx, 200; mov esi, 0
+ * l: mov eax, ecx; add eax, -16; inc eax; adc esi, eax     (CF of the ADD survives INC)
+ *    sub eax, ecx; dec eax; adc esi, 0                     (... of the SUB survives DEC)
+ *    xor eax, 0x55; inc eax; adc esi, eax                  (CF 0 after a logic op)
+ *    shl eax, 3; dec eax; adc esi, eax                     (CF of the shift)
+ *    inc eax; js skip; add esi, 7
+ * skip: cmp eax, ecx; inc eax; jbe l2                      (CF of CMP, ZF of INC)
+ * l2: dec ecx; jnz l
+ *    mov edx, 0; div edx */
+static const uint8_t incdec_program[] = {
+    0xb9, 0xc8, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc8,
+    0x83, 0xc0, 0xf0, 0x40, 0x11, 0xc6, 0x29, 0xc8, 0x48, 0x83, 0xd6, 0x00,
+    0x83, 0xf0, 0x55, 0x40, 0x11, 0xc6, 0xc1, 0xe0, 0x03, 0x48, 0x11, 0xc6,
+    0x40, 0x78, 0x03, 0x83, 0xc6, 0x07, 0x39, 0xc8, 0x40, 0x76, 0x00, 0x49,
+    0x75, 0xd8, 0xba, 0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
+};
+
+static struct testvm *incdec_vm(void)
+{
+    struct testvm *vm = testvm_new(1u << 20);
+    assert_non_null(vm);
+    testvm_flat32_user(vm);
+    assert_true(memmap_copy_to(&vm->mem, CODE, incdec_program, sizeof(incdec_program)));
+    vm->cpu.eip = CODE;
+    vm->cpu.stop_on_exception = 1u << EXC_DE;
+    return vm;
+}
+
+static void test_incdec_flags_match_interpreter(void **state)
+{
+    (void)state;
+    struct testvm *ref = incdec_vm();
+    run_to_fault(ref);
+
+    struct testvm *vm = incdec_vm();
+    struct translator *t = translator_create(0);
+    assert_non_null(t);
+    translator_set_hot_runs(t, 1);
+    translator_attach(t, &vm->cpu);
+    run_to_fault(vm);
+    struct cpu *c = &vm->cpu;
+    assert_memory_equal(c->regs, ref->cpu.regs, sizeof(c->regs));
+    assert_int_equal(cpu_get_eflags(c), cpu_get_eflags(&ref->cpu));
+    assert_int_equal(c->icount, ref->cpu.icount);
+    assert_int_equal(c->eip, ref->cpu.eip);
+    struct translator_stats st;
+    translator_get_stats(t, &st);
+    assert_true(st.inline_insns >= 12); /* the INC/DECs among them */
+    translator_attach(NULL, c);
+    translator_destroy(t);
+    testvm_free(vm);
+
+    /* And block by block in compare mode: flags after every block, the lazy CF included. */
+    vm = incdec_vm();
+    t = translator_create(0);
+    struct translator_compare *k = translator_compare_create(t, NULL);
+    assert_non_null(k);
+    translator_compare_attach(k, &vm->cpu);
+    run_to_fault(vm);
+    assert_false(translator_compare_diverged(k));
+    uint64_t compared, skipped;
+    translator_compare_counts(k, &compared, &skipped);
+    assert_true(compared >= 200);
+    assert_int_equal(vm->cpu.regs[R_ESI], ref->cpu.regs[R_ESI]);
+    vm->mem.journal = NULL;
+    translator_compare_destroy(k);
+    translator_destroy(t);
+    testvm_free(vm);
+    testvm_free(ref);
+}
+
 /* ---- compare mode ---- */
 
 static void wrong_block(struct cpu *c)
@@ -287,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_emitter_encodings),
         cmocka_unit_test(test_emitter_branches_and_overflow),
         cmocka_unit_test(test_translated_matches_model_and_interpreter),
+        cmocka_unit_test(test_incdec_flags_match_interpreter),
         cmocka_unit_test(test_compare_clean_run),
         cmocka_unit_test(test_compare_catches_wrong_translation),
     };
