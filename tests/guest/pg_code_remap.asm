@@ -30,14 +30,51 @@ test_main:
         CHECK "code page mapped to frame A", eax, 0xAAAA
         call CODE_LIN
         CHECK "again (decoded instructions reused)", eax, 0xAAAA
+        mov ecx, 20                     ; hot: translated under the default engine
+.hot_a: call CODE_LIN
+        dec ecx
+        jnz .hot_a
+        FLUSH_TLB                       ; same mapping: the block (and its code) stays
+        call CODE_LIN
+        CHECK "MOV CR3, mapping unchanged: same code runs", eax, 0xAAAA
         mov dword [PTE(CODE_LIN)], FRAME_B | PG_P | PG_RW
         invlpg [CODE_LIN]
         call CODE_LIN
         CHECK "PTE -> frame B + INVLPG: new code runs", eax, 0xBBBB
+        mov ecx, 20
+.hot_b: call CODE_LIN
+        dec ecx
+        jnz .hot_b
+        CHECK "frame B, hot", eax, 0xBBBB
         mov dword [PTE(CODE_LIN)], FRAME_A | PG_P | PG_RW
         FLUSH_TLB
         call CODE_LIN
         CHECK "PTE -> frame A + MOV CR3: new code runs", eax, 0xAAAA
+        mov dword [PTE(CODE_LIN)], FRAME_B | PG_P | PG_RW
+        FLUSH_TLB
+        call CODE_LIN
+        CHECK "PTE -> frame B again + MOV CR3: frame B's code runs", eax, 0xBBBB
+        mov dword [PTE(CODE_LIN)], FRAME_A | PG_P | PG_RW
+        FLUSH_TLB
+        call CODE_LIN
+        CHECK "and frame A again", eax, 0xAAAA
+
+        ; A hot call site (its exit chained straight to the block at CODE_LIN) sees a remap
+        ; whose TLB entry a data read has refilled before the next call.
+        mov ecx, 20
+        mov esi, 0
+.hot_c: call CODE_LIN
+        add esi, eax
+        cmp ecx, 10
+        jne .same
+        mov dword [PTE(CODE_LIN)], FRAME_B | PG_P | PG_RW
+        invlpg [CODE_LIN]
+        mov edx, [CODE_LIN]
+.same:  dec ecx
+        jnz .hot_c
+        CHECK "remapped under a chained call: 11 calls of A, 9 of B", esi, 11 * 0xAAAA + 9 * 0xBBBB
+        mov dword [PTE(CODE_LIN)], FRAME_A | PG_P | PG_RW
+        FLUSH_TLB
 
         ; cross-modify through the alias
         mov dword [ALIAS_LIN + 1], 0xC0DE
