@@ -414,6 +414,31 @@ static void gen_checked_linear(struct x64buf *b, unsigned sr, unsigned kind, uns
     x64_add_rm64(b, X_RCX, X_RAX, e0 + (int32_t)offsetof(struct tlb_entry, addend));
 }
 
+/* IMUL r32, r32 and IMUL r32, r32, imm: without overflow the flags are those of a logic
+ * result (SF/ZF/PF of the low half, CF = OF = AF = 0); an overflow goes to the handler,
+ * which records CF = OF = 1. */
+static bool gen_imul(struct x64buf *b, const struct insn *i, bool flags_dead,
+                     struct slow_path *sp)
+{
+    if ((i->op != OP_IMUL && i->op != OP_IMUL3) || i->osize != 4 || i->form != FORM_GE ||
+        (i->flags & INSN_F_MEM))
+        return false;
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+    if (i->op == OP_IMUL) {
+        x64_load32(b, X_RCX, X_RBX, REG_OFF(i->reg));
+        x64_imul_rr32(b, X_RAX, X_RCX);
+    } else {
+        x64_imul_rri32(b, X_RAX, X_RAX, i->imm);
+    }
+    slow_jump(b, sp, XC_O);
+    x64_store32(b, X_RBX, REG_OFF(i->reg), X_RAX);
+    if (!flags_dead) {
+        x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
+        x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF32(LF_LOGIC));
+    }
+    return true;
+}
+
 /* ---- the stack: PUSH/POP r32, PUSH imm, CALL rel32, RET (32-bit stack only) ---- */
 
 static void gen_stack32_check(struct x64buf *b, struct slow_path *sp)
@@ -649,6 +674,8 @@ static enum flags_src flags_after_inline(const struct insn *i, enum flags_src be
         return (i->imm & 31) ? FS_EAGER : before; /* eager flags */
     if (i->op == OP_INC || i->op == OP_DEC)
         return FS_INCDEC;
+    if (i->op == OP_IMUL || i->op == OP_IMUL3)
+        return FS_UNKNOWN; /* a logic record inline, the handler's eager flags on overflow */
     enum x64_alu hop;
     unsigned kind;
     bool writes;
@@ -668,12 +695,25 @@ static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum f
                     unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp,
                     uint32_t lin_base, uintptr_t exec_base)
 {
-    if (i->op != OP_JCC || i->osize != 4 || fs == FS_UNKNOWN || fs == FS_EAGER)
-        return false;
-    /* After INC/DEC the result alone gives ZF, SF and PF; CF and OF need the handler. */
-    if (fs == FS_INCDEC && (i->cond >> 1) != 2 && (i->cond >> 1) != 4 && (i->cond >> 1) != 5)
+    if (i->op != OP_JCC || i->osize != 4)
         return false;
     const uint32_t target = eip + i->len + (uint32_t)i->disp;
+    /* After INC/DEC the result alone gives ZF, SF and PF; CF and OF come from cpu_cond(),
+     * as do the flags of any other producer (it cannot fault: no fault bookkeeping). */
+    if (fs == FS_UNKNOWN || fs == FS_EAGER ||
+        (fs == FS_INCDEC && (i->cond >> 1) != 2 && (i->cond >> 1) != 4 && (i->cond >> 1) != 5)) {
+        x64_mov_rr64(b, X_RDI, X_RBX);
+        x64_mov_imm64(b, X_RSI, i->cond);
+        x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)cpu_cond);
+        x64_call_reg(b, X_RAX);
+        x64_test_al(b);
+        size_t not_taken = x64_jcc32(b, XC_E);
+        x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
+        slow_jump(b, sp, XC_B);
+        gen_static_exit(b, target, lin_base, pending + 1, exec_base, exits, nexits);
+        x64_patch_here(b, not_taken);
+        return true;
+    }
     if (fs == FS_LOGIC || fs == FS_INCDEC) {
         x64_load32(b, X_RAX, X_RBX, CPU_OFF(lf_res));
         x64_test_rr32(b, X_RAX, X_RAX);
@@ -939,6 +979,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         }
         if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
             gen_push(&b, &bi->insn, priv, sp) || gen_pop(&b, &bi->insn, priv, sp) ||
+            gen_imul(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn), sp) ||
             gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp, lin_base, exec_base)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */

@@ -178,6 +178,26 @@ void x64_test_rr32(struct x64buf *b, enum x64_reg a, enum x64_reg c)
     op_rr(b, false, 0x85, c, a);
 }
 
+void x64_imul_rr32(struct x64buf *b, enum x64_reg dst, enum x64_reg src)
+{
+    rex(b, false, dst, 0, src);
+    x64_byte(b, 0x0F);
+    x64_byte(b, 0xAF);
+    x64_byte(b, (uint8_t)(0xC0 | (dst & 7) << 3 | (src & 7)));
+}
+
+void x64_imul_rri32(struct x64buf *b, enum x64_reg dst, enum x64_reg src, uint32_t imm)
+{
+    op_rr(b, false, 0x69, dst, src);
+    x64_u32(b, imm);
+}
+
+void x64_test_al(struct x64buf *b)
+{
+    x64_byte(b, 0x84);
+    x64_byte(b, 0xC0);
+}
+
 void x64_lea32(struct x64buf *b, enum x64_reg dst, int base, int index, unsigned scale, int32_t disp)
 {
     /* Address-size override (67): the sum wraps at 32 bits, as the guest's does. */

@@ -63,6 +63,9 @@ void x64_mov_rr64(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
 void x64_alu_rr32(struct x64buf *b, enum x64_alu op, enum x64_reg dst, enum x64_reg src);
 void x64_alu_ri32(struct x64buf *b, enum x64_alu op, enum x64_reg dst, uint32_t imm);
 void x64_test_rr32(struct x64buf *b, enum x64_reg a, enum x64_reg c);
+void x64_test_al(struct x64buf *b); /* a bool returned by a call */
+void x64_imul_rr32(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
+void x64_imul_rri32(struct x64buf *b, enum x64_reg dst, enum x64_reg src, uint32_t imm);
 /* 32-bit LEA dst = base + index * (1 << scale) + disp; base/index may be -1 for none. */
 void x64_lea32(struct x64buf *b, enum x64_reg dst, int base, int index, unsigned scale, int32_t disp);
 

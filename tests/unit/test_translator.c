@@ -95,6 +95,11 @@ static void test_emitter_encodings(void **state)
     EMIT_CHECK("pop rbx", x64_pop(&b, X_RBX));
     EMIT_CHECK("call r11", x64_call_reg(&b, X_R11));
     EMIT_CHECK("jmp rax", x64_jmp_reg(&b, X_RAX));
+    EMIT_CHECK("test al, al", x64_test_al(&b));
+    EMIT_CHECK("imul eax, ecx", x64_imul_rr32(&b, X_RAX, X_RCX));
+    EMIT_CHECK("imul r10d, r9d", x64_imul_rr32(&b, X_R10, X_R9));
+    EMIT_CHECK("imul eax, eax, 0xfffffff0", x64_imul_rri32(&b, X_RAX, X_RAX, 0xFFFFFFF0u));
+    EMIT_CHECK("imul r8d, edx, 0x12345", x64_imul_rri32(&b, X_R8, X_RDX, 0x12345));
     EMIT_CHECK("jmp r9", x64_jmp_reg(&b, X_R9));
     EMIT_CHECK("ret", x64_ret(&b));
 }
@@ -229,24 +234,43 @@ static const uint8_t incdec_program[] = {
     0x75, 0xd8, 0xba, 0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
 };
 
-static struct testvm *incdec_vm(void)
+/* IMUL with and without overflow, its flags read back by ADC, Jcc and PUSHFD:
+ *   mov ecx, 300; mov esi, 0; mov edi, 7
+ * l: mov eax, ecx; imul eax, ecx; adc esi, eax
+ *    mov edx, ecx; shl edx, 20; imul edx, edx, 0x1001; adc esi, edx; jo skip; add esi, 3
+ * skip: imul edi, eax; pushfd; pop eax; and eax, 0x8c5; add esi, eax
+ *    imul eax, edi, -3; jns l2; inc esi
+ * l2: dec ecx; jnz l
+ *    mov edx, 0; div edx */
+static const uint8_t imul_program[] = {
+    0xb9, 0x2c, 0x01, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0xbf, 0x07,
+    0x00, 0x00, 0x00, 0x89, 0xc8, 0x0f, 0xaf, 0xc1, 0x11, 0xc6, 0x89, 0xca,
+    0xc1, 0xe2, 0x14, 0x69, 0xd2, 0x01, 0x10, 0x00, 0x00, 0x11, 0xd6, 0x70,
+    0x03, 0x83, 0xc6, 0x03, 0x0f, 0xaf, 0xf8, 0x9c, 0x58, 0x25, 0xc5, 0x08,
+    0x00, 0x00, 0x01, 0xc6, 0x6b, 0xc7, 0xfd, 0x79, 0x01, 0x46, 0x49, 0x75,
+    0xd2, 0xba, 0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
+};
+
+static struct testvm *code_vm(const uint8_t *code, size_t len)
 {
     struct testvm *vm = testvm_new(1u << 20);
     assert_non_null(vm);
     testvm_flat32_user(vm);
-    assert_true(memmap_copy_to(&vm->mem, CODE, incdec_program, sizeof(incdec_program)));
+    assert_true(memmap_copy_to(&vm->mem, CODE, code, len));
     vm->cpu.eip = CODE;
+    vm->cpu.regs[R_ESP] = 0x9000;
     vm->cpu.stop_on_exception = 1u << EXC_DE;
     return vm;
 }
 
-static void test_incdec_flags_match_interpreter(void **state)
+/* `code` translated (every block before its first run) ends as the interpreter does, with
+ * at least `min_inline` instructions inline; and compare mode sees no divergence. */
+static void check_against_interpreter(const uint8_t *code, size_t len, uint64_t min_inline)
 {
-    (void)state;
-    struct testvm *ref = incdec_vm();
+    struct testvm *ref = code_vm(code, len);
     run_to_fault(ref);
 
-    struct testvm *vm = incdec_vm();
+    struct testvm *vm = code_vm(code, len);
     struct translator *t = translator_create(0);
     assert_non_null(t);
     translator_set_hot_runs(t, 1);
@@ -259,13 +283,13 @@ static void test_incdec_flags_match_interpreter(void **state)
     assert_int_equal(c->eip, ref->cpu.eip);
     struct translator_stats st;
     translator_get_stats(t, &st);
-    assert_true(st.inline_insns >= 12); /* the INC/DECs among them */
+    assert_true(st.inline_insns >= min_inline);
     translator_attach(NULL, c);
     translator_destroy(t);
     testvm_free(vm);
 
     /* And block by block in compare mode: flags after every block, the lazy CF included. */
-    vm = incdec_vm();
+    vm = code_vm(code, len);
     t = translator_create(0);
     struct translator_compare *k = translator_compare_create(t, NULL);
     assert_non_null(k);
@@ -281,6 +305,18 @@ static void test_incdec_flags_match_interpreter(void **state)
     translator_destroy(t);
     testvm_free(vm);
     testvm_free(ref);
+}
+
+static void test_incdec_flags_match_interpreter(void **state)
+{
+    (void)state;
+    check_against_interpreter(incdec_program, sizeof(incdec_program), 12);
+}
+
+static void test_imul_flags_match_interpreter(void **state)
+{
+    (void)state;
+    check_against_interpreter(imul_program, sizeof(imul_program), 10);
 }
 
 /* ---- compare mode ---- */
@@ -360,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_emitter_branches_and_overflow),
         cmocka_unit_test(test_translated_matches_model_and_interpreter),
         cmocka_unit_test(test_incdec_flags_match_interpreter),
+        cmocka_unit_test(test_imul_flags_match_interpreter),
         cmocka_unit_test(test_compare_clean_run),
         cmocka_unit_test(test_compare_catches_wrong_translation),
     };
