@@ -157,17 +157,6 @@ static void fast_MOV_EI_m(struct cpu *c, const struct insn *i)
 }
 
 /* INC/DEC: CF stays in eflags; it is already there unless the record is ADD/SUB/LOGIC. */
-static inline void incdec_keep_cf(struct cpu *c)
-{
-    uint32_t kind = c->lf_op >> 2;
-    if (kind == LF_ADD || kind == LF_SUB || kind == LF_LOGIC) {
-        if (flags_cf(c))
-            c->eflags |= FL_CF;
-        else
-            c->eflags &= ~FL_CF;
-    }
-}
-
 static inline void incdec_record(struct cpu *c, unsigned lf, uint32_t a, uint32_t r)
 {
     c->lf_op = LF32(lf);
@@ -180,7 +169,7 @@ static void fast_INC_r(struct cpu *c, const struct insn *i)
 {
     uint32_t a = c->regs[i->rm];
     c->regs[i->rm] = a + 1;
-    incdec_keep_cf(c);
+    flags_keep_cf(c);
     incdec_record(c, LF_INC, a, a + 1);
 }
 
@@ -188,7 +177,7 @@ static void fast_DEC_r(struct cpu *c, const struct insn *i)
 {
     uint32_t a = c->regs[i->rm];
     c->regs[i->rm] = a - 1;
-    incdec_keep_cf(c);
+    flags_keep_cf(c);
     incdec_record(c, LF_DEC, a, a - 1);
 }
 
@@ -202,7 +191,7 @@ static inline void incdec_m(struct cpu *c, const struct insn *i, unsigned lf)
     }
     uint32_t a = load32(p), r = lf == LF_INC ? a + 1 : a - 1;
     store32(p, r);
-    incdec_keep_cf(c);
+    flags_keep_cf(c);
     incdec_record(c, lf, a, r);
 }
 

@@ -58,6 +58,18 @@ static inline bool flags_cf(const struct cpu *c)
     default: return c->eflags & FL_CF; /* LF_NONE, LF_INC, LF_DEC: CF lives in eflags */
     }
 }
+/* Before an INC/DEC record replaces the lazy state: CF of an ADD/SUB/LOGIC record goes to
+ * EFLAGS, where INC/DEC records keep it. */
+static inline void flags_keep_cf(struct cpu *c)
+{
+    uint32_t kind = c->lf_op >> 2;
+    if (kind == LF_ADD || kind == LF_SUB || kind == LF_LOGIC) {
+        if (flags_cf(c))
+            c->eflags |= FL_CF;
+        else
+            c->eflags &= ~FL_CF;
+    }
+}
 bool flags_zf(const struct cpu *c);
 bool cpu_cond(const struct cpu *c, unsigned cc); /* Jcc/SETcc/CMOVcc condition 0..15 */
 

@@ -122,22 +122,21 @@ static bool gen_alu(struct x64buf *b, const struct insn *i, bool flags_dead)
  * shift), or unknown (a handler ran). */
 enum flags_src { FS_UNKNOWN, FS_ADD, FS_SUB, FS_LOGIC, FS_INCDEC, FS_EAGER };
 
-/* INC/DEC r32. Its lazy record keeps CF in EFLAGS, so CF of an inline ADD/SUB/LOGIC record
- * before it is stored there first, as incdec_keep_cf() does; after an unknown producer the
- * handler does that. */
-static bool gen_incdec(struct x64buf *b, const struct insn *i, bool flags_dead,
-                       enum flags_src fs)
+/* Called by generated code (plain functions: they cannot fault). */
+static void tr_keep_cf(struct cpu *c) { flags_keep_cf(c); }
+static uint32_t tr_carry(struct cpu *c) { return flags_cf(c); }
+
+static void gen_call_helper(struct x64buf *b, const void *fn)
 {
-    if ((i->op != OP_INC && i->op != OP_DEC) || i->osize != 4 || i->form != FORM_E ||
-        (i->flags & INSN_F_MEM))
-        return false;
-    const bool inc = i->op == OP_INC;
-    if (flags_dead) {
-        x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
-        x64_alu_ri32(b, inc ? XA_ADD : XA_SUB, X_RAX, 1);
-        x64_store32(b, X_RBX, REG_OFF(i->rm), X_RAX);
-        return true;
-    }
+    x64_mov_rr64(b, X_RDI, X_RBX);
+    x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)fn);
+    x64_call_reg(b, X_RAX);
+}
+
+/* CF of the lazy record into EFLAGS before an INC/DEC record replaces it: inline when the
+ * producer is known, else through tr_keep_cf(). */
+static void gen_keep_cf(struct x64buf *b, enum flags_src fs)
+{
     switch (fs) {
     case FS_ADD:
     case FS_SUB:
@@ -157,8 +156,27 @@ static bool gen_incdec(struct x64buf *b, const struct insn *i, bool flags_dead,
     case FS_EAGER:
         break; /* CF is in EFLAGS already */
     default:
-        return false;
+        gen_call_helper(b, (const void *)tr_keep_cf);
+        break;
     }
+}
+
+/* INC/DEC r32. Its lazy record keeps CF in EFLAGS, so CF of the record before it is stored
+ * there first, as flags_keep_cf() does. */
+static bool gen_incdec(struct x64buf *b, const struct insn *i, bool flags_dead,
+                       enum flags_src fs)
+{
+    if ((i->op != OP_INC && i->op != OP_DEC) || i->osize != 4 || i->form != FORM_E ||
+        (i->flags & INSN_F_MEM))
+        return false;
+    const bool inc = i->op == OP_INC;
+    if (flags_dead) {
+        x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+        x64_alu_ri32(b, inc ? XA_ADD : XA_SUB, X_RAX, 1);
+        x64_store32(b, X_RBX, REG_OFF(i->rm), X_RAX);
+        return true;
+    }
+    gen_keep_cf(b, fs);
     x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
     x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
     x64_store32_imm(b, X_RBX, CPU_OFF(lf_b), 1);
@@ -662,6 +680,82 @@ static bool gen_mem(struct x64buf *b, const struct insn *i, unsigned priv, struc
     return false;
 }
 
+/* Read-modify-write and carry-using 32-bit forms: ADD/SUB/AND/OR/XOR mem, reg/imm; ADC/SBB in
+ * every form (carry-in from tr_carry(), kept in R8 across the address computation); INC/DEC
+ * mem. Lazy records as the interpreter's alu32() and incdec_record() make them. */
+static bool gen_rmw(struct x64buf *b, const struct insn *i, unsigned priv, enum flags_src fs,
+                    struct slow_path *sp)
+{
+    if (i->osize != 4 || (i->flags & INSN_F_LOCK))
+        return false;
+    const bool mem = i->flags & INSN_F_MEM;
+    if (mem && !mem32(i))
+        return false;
+    if (i->op == OP_INC || i->op == OP_DEC) {
+        if (!mem || i->form != FORM_E)
+            return false;
+        const bool inc = i->op == OP_INC;
+        gen_keep_cf(b, fs);
+        sp->store = true;
+        gen_address(b, i, TLB_WRITE, priv, 4, sp);
+        x64_load32(b, X_RAX, X_RCX, 0);
+        x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
+        x64_store32_imm(b, X_RBX, CPU_OFF(lf_b), 1);
+        x64_alu_ri32(b, inc ? XA_ADD : XA_SUB, X_RAX, 1);
+        x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
+        x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF32(inc ? LF_INC : LF_DEC));
+        x64_store32(b, X_RCX, 0, X_RAX);
+        return true;
+    }
+    enum x64_alu hop;
+    unsigned kind;
+    bool writes;
+    const bool carry = i->op == OP_ADC || i->op == OP_SBB;
+    if (carry) {
+        hop = i->op == OP_ADC ? XA_ADC : XA_SBB;
+        kind = i->op == OP_ADC ? LF_ADD : LF_SUB;
+        writes = true;
+    } else if (!mem || !alu_kind(i->op, &hop, &kind, &writes) || !writes) {
+        return false; /* register forms and CMP/TEST mem: gen_alu() and gen_mem() */
+    }
+    if (i->form != FORM_EG && i->form != FORM_GE && i->form != FORM_EI)
+        return false;
+    if (carry) {
+        gen_call_helper(b, (const void *)tr_carry);
+        x64_mov_rr32(b, X_R8, X_RAX);
+    }
+    /* EAX = first operand (the destination), EDX = second; RCX = host address if memory. */
+    const bool dst_mem = mem && i->form != FORM_GE;
+    if (mem) {
+        if (dst_mem)
+            sp->store = true;
+        gen_address(b, i, dst_mem ? TLB_WRITE : TLB_READ, priv, 4, sp);
+    }
+    const unsigned dst_reg = i->form == FORM_GE ? i->reg : i->rm;
+    if (dst_mem)
+        x64_load32(b, X_RAX, X_RCX, 0);
+    else
+        x64_load32(b, X_RAX, X_RBX, REG_OFF(dst_reg));
+    if (i->form == FORM_EI)
+        x64_mov_imm64(b, X_RDX, i->imm);
+    else if (i->form == FORM_GE && mem)
+        x64_load32(b, X_RDX, X_RCX, 0);
+    else
+        x64_load32(b, X_RDX, X_RBX, REG_OFF(i->form == FORM_GE ? i->rm : i->reg));
+    x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
+    x64_store32(b, X_RBX, CPU_OFF(lf_b), X_RDX);
+    if (carry)
+        x64_alu_ri32(b, XA_ADD, X_R8, 0xFFFFFFFFu); /* host CF = the guest's carry-in */
+    x64_alu_rr32(b, hop, X_RAX, X_RDX);
+    x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
+    x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF32(kind));
+    if (dst_mem)
+        x64_store32(b, X_RCX, 0, X_RAX);
+    else
+        x64_store32(b, X_RBX, REG_OFF(dst_reg), X_RAX);
+    return true;
+}
+
 #define MAX_EXITS (IBLOCK_MAX_INSNS * 3)
 
 /* What the lazy-flags record holds at a point of a block, when the translator knows it: the
@@ -676,6 +770,8 @@ static enum flags_src flags_after_inline(const struct insn *i, enum flags_src be
         return FS_INCDEC;
     if (i->op == OP_IMUL || i->op == OP_IMUL3)
         return FS_UNKNOWN; /* a logic record inline, the handler's eager flags on overflow */
+    if (i->op == OP_ADC || i->op == OP_SBB)
+        return FS_UNKNOWN; /* an ADD/SUB record whose result includes the carry-in */
     enum x64_alu hop;
     unsigned kind;
     bool writes;
@@ -980,6 +1076,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
             gen_push(&b, &bi->insn, priv, sp) || gen_pop(&b, &bi->insn, priv, sp) ||
             gen_imul(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn), sp) ||
+            gen_rmw(&b, &bi->insn, priv, fs, sp) ||
             gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp, lin_base, exec_base)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */
