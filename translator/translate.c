@@ -268,8 +268,20 @@ static bool gen_shift(struct x64buf *b, const struct insn *i)
 }
 
 /* Emit `i` inline if it has an inline form; false: it needs its handler. */
+static bool gen_not(struct x64buf *b, const struct insn *i)
+{
+    if (i->op != OP_NOT || !reg_form32(i) || i->form != FORM_E)
+        return false;
+    x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+    x64_alu_ri32(b, XA_XOR, X_RAX, 0xFFFFFFFFu);
+    x64_store32(b, X_RBX, REG_OFF(i->rm), X_RAX);
+    return true;
+}
+
 static bool gen_inline(struct x64buf *b, const struct insn *i, bool flags_dead)
 {
+    if (gen_not(b, i))
+        return true;
     switch (i->op) {
     case OP_NOP: return true;
     case OP_MOV: return gen_mov(b, i);
@@ -756,6 +768,52 @@ static bool gen_rmw(struct x64buf *b, const struct insn *i, unsigned priv, enum 
     return true;
 }
 
+/* 8-bit ADD/SUB/CMP/AND/OR/XOR/TEST, register and memory forms (32-bit addresses): the
+ * lazy record of an 8-bit operation (operands and result truncated to a byte). */
+static bool gen_alu8(struct x64buf *b, const struct insn *i, unsigned priv, struct slow_path *sp)
+{
+    enum x64_alu hop;
+    unsigned kind;
+    bool writes;
+    if (i->osize != 1 || (i->flags & INSN_F_LOCK) || !alu_kind(i->op, &hop, &kind, &writes))
+        return false;
+    if (i->form != FORM_EG && i->form != FORM_GE && i->form != FORM_EI)
+        return false;
+    const bool mem = i->flags & INSN_F_MEM;
+    if (mem && i->asize != 4)
+        return false;
+    const bool dst_mem = mem && i->form != FORM_GE;
+    if (mem) {
+        if (dst_mem && writes)
+            sp->store = true;
+        gen_address(b, i, dst_mem && writes ? TLB_WRITE : TLB_READ, priv, 1, sp);
+    }
+    if (dst_mem)
+        x64_load8zx(b, X_RAX, X_RCX, 0);
+    else
+        x64_load8zx(b, X_RAX, X_RBX, greg_off(i->form == FORM_GE ? i->reg : i->rm, 1));
+    if (i->form == FORM_EI)
+        x64_mov_imm64(b, X_RDX, i->imm & 0xFF);
+    else if (i->form == FORM_GE && mem)
+        x64_load8zx(b, X_RDX, X_RCX, 0);
+    else
+        x64_load8zx(b, X_RDX, X_RBX, greg_off(i->form == FORM_GE ? i->rm : i->reg, 1));
+    x64_store32(b, X_RBX, CPU_OFF(lf_a), X_RAX);
+    x64_store32(b, X_RBX, CPU_OFF(lf_b), X_RDX);
+    x64_alu_rr32(b, hop, X_RAX, X_RDX);
+    if (kind != LF_LOGIC)
+        x64_alu_ri32(b, XA_AND, X_RAX, 0xFF);
+    x64_store32(b, X_RBX, CPU_OFF(lf_res), X_RAX);
+    x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), kind << 2 | lf_size_index(1));
+    if (writes) {
+        if (dst_mem)
+            x64_store8(b, X_RCX, 0, X_RAX);
+        else
+            x64_store8(b, X_RBX, greg_off(i->form == FORM_GE ? i->reg : i->rm, 1), X_RAX);
+    }
+    return true;
+}
+
 #define MAX_EXITS (IBLOCK_MAX_INSNS * 3)
 
 /* What the lazy-flags record holds at a point of a block, when the translator knows it: the
@@ -776,7 +834,9 @@ static enum flags_src flags_after_inline(const struct insn *i, enum flags_src be
     unsigned kind;
     bool writes;
     if (!alu_kind(i->op, &hop, &kind, &writes))
-        return before; /* MOV, LEA, NOP, MOVZX/MOVSX: flags untouched */
+        return before; /* MOV, LEA, NOP, MOVZX/MOVSX, NOT: flags untouched */
+    if (i->osize != 4)
+        return FS_UNKNOWN; /* an 8-bit record: Jcc asks cpu_cond() */
     return kind == LF_ADD ? FS_ADD : kind == LF_SUB ? FS_SUB : FS_LOGIC;
 }
 
@@ -1076,7 +1136,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
             gen_push(&b, &bi->insn, priv, sp) || gen_pop(&b, &bi->insn, priv, sp) ||
             gen_imul(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn), sp) ||
-            gen_rmw(&b, &bi->insn, priv, fs, sp) ||
+            gen_rmw(&b, &bi->insn, priv, fs, sp) || gen_alu8(&b, &bi->insn, priv, sp) ||
             gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp, lin_base, exec_base)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */
