@@ -267,7 +267,7 @@ static bool gen_shift(struct x64buf *b, const struct insn *i)
     return true;
 }
 
-/* Emit `i` inline if it has an inline form; false: it needs its handler. */
+/* NOT r32: no flags. */
 static bool gen_not(struct x64buf *b, const struct insn *i)
 {
     if (i->op != OP_NOT || !reg_form32(i) || i->form != FORM_E)
@@ -278,6 +278,7 @@ static bool gen_not(struct x64buf *b, const struct insn *i)
     return true;
 }
 
+/* Emit `i` inline if it has an inline form; false: it needs its handler. */
 static bool gen_inline(struct x64buf *b, const struct insn *i, bool flags_dead)
 {
     if (gen_not(b, i))
@@ -424,15 +425,15 @@ static void gen_checked_linear(struct x64buf *b, unsigned sr, unsigned kind, uns
         slow_jump(b, sp, XC_A);
         x64_alu_rm32(b, XA_ADD, X_RCX, X_RBX, SEG_OFF(sr, base));
     }
-    if (size > 1) { /* a byte is never misaligned */
+    /* A byte is never misaligned, and alignment checks apply at CPL 3 only. */
+    if (size > 1 && priv) {
         x64_cmp_m32_imm(b, X_RBX, CPU_OFF(align_check), 0);
         slow_jump(b, sp, XC_NE);
     }
     /* TLB entry: tlb.e[priv][(lin >> 12) & (TLB_SIZE - 1)] */
     x64_mov_rr32(b, X_RAX, X_RCX);
-    x64_shr_ri32(b, X_RAX, PAGE_SHIFT);
-    x64_alu_ri32(b, XA_AND, X_RAX, TLB_SIZE - 1);
-    x64_shl_ri32(b, X_RAX, 5);
+    x64_shr_ri32(b, X_RAX, PAGE_SHIFT - 5); /* (lin >> 12 & (TLB_SIZE - 1)) << 5 */
+    x64_alu_ri32(b, XA_AND, X_RAX, (TLB_SIZE - 1) << 5);
     x64_add_rr64(b, X_RAX, X_RBX);
     const int32_t e0 = CPU_OFF(tlb) + (int32_t)(offsetof(struct tlb, e) + priv * TLB_SIZE * sizeof(struct tlb_entry));
     /* The tag is compared with the page of the access's last byte: an access crossing into
