@@ -52,6 +52,14 @@ static bool reg_form32(const struct insn *i)
     return i->osize == 4 && !(i->flags & INSN_F_MEM);
 }
 
+/* Guest register `r` of `size` bytes as a host memory operand offset (AH..BH are byte 1). */
+static int32_t greg_off(unsigned r, unsigned size)
+{
+    if (size == 1 && r >= 4)
+        return REG_OFF(r - 4) + 1;
+    return REG_OFF(r);
+}
+
 /* MOV r32, r32 / MOV r32, imm32. */
 static bool gen_mov(struct x64buf *b, const struct insn *i)
 {
@@ -222,40 +230,66 @@ static bool gen_lea(struct x64buf *b, const struct insn *i)
     return true;
 }
 
-/* SHL/SHR/SAR r32 by an immediate count, flags as cpu/exec_shift.c computes them eagerly:
- * CF, SF, ZF, PF from the host's shift (the SDM defines them for a nonzero count), AF 0, OF by
- * the count-1 formula for every count, and no lazy record afterwards. A count of 0 does
- * nothing at all. */
+/* SHL/SHR/SAR on a register, flags as cpu/exec_shift.c computes them eagerly: CF, SF, ZF, PF
+ * from the host's shift, AF 0, OF by the count-1 formula for every count, and no lazy record
+ * afterwards. A count of 0 does nothing at all. Forms: 32-bit by an immediate or by CL (the
+ * count known only when it runs), 8-bit by an immediate 1..7 (counts up to the operand size,
+ * for which the host's CF is the architectural one). */
 static bool gen_shift(struct x64buf *b, const struct insn *i)
 {
-    if (!reg_form32(i) || i->form != FORM_EI)
-        return false;
     if (i->op != OP_SHL && i->op != OP_SAL && i->op != OP_SHR && i->op != OP_SAR)
         return false;
+    if (i->flags & INSN_F_MEM)
+        return false;
+    const unsigned sz = i->osize;
+    const bool by_cl = i->form == FORM_ECL;
     const uint8_t n = i->imm & 31;
-    if (n == 0)
+    if (by_cl ? sz != 4 : i->form != FORM_EI || (sz != 4 && (sz != 1 || n > 7)))
+        return false;
+    if (!by_cl && n == 0)
         return true;
-    x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+    const unsigned ext = i->op == OP_SHR ? 5 : i->op == OP_SAR ? 7 : 4;
+    size_t zero_count = 0;
+    if (by_cl) {
+        x64_load32(b, X_RCX, X_RBX, REG_OFF(R_ECX));
+        x64_alu_ri32(b, XA_AND, X_RCX, 31);
+        zero_count = x64_jcc32(b, XC_E);
+    }
+    const int32_t dst = sz == 4 ? REG_OFF(i->rm) : greg_off(i->rm, 1);
+    if (sz == 4)
+        x64_load32(b, X_RAX, X_RBX, dst);
+    else
+        x64_load8zx(b, X_RAX, X_RBX, dst);
     x64_mov_rr32(b, X_RDX, X_RAX); /* the operand, for SHR's OF */
-    if (i->op == OP_SHR)
+    if (by_cl)
+        x64_shift_cl32(b, ext, X_RAX);
+    else if (sz == 1)
+        x64_shift_al_imm(b, ext, n);
+    else if (ext == 5)
         x64_shr_ri32(b, X_RAX, n);
-    else if (i->op == OP_SAR)
+    else if (ext == 7)
         x64_sar_ri32(b, X_RAX, n);
     else
         x64_shl_ri32(b, X_RAX, n);
-    x64_store32(b, X_RBX, REG_OFF(i->rm), X_RAX); /* MOV keeps the host flags */
+    if (sz == 4) /* MOV keeps the host flags */
+        x64_store32(b, X_RBX, dst, X_RAX);
+    else
+        x64_store8(b, X_RBX, dst, X_RAX);
     x64_lahf_to_ecx(b);
     x64_alu_ri32(b, XA_AND, X_RCX, FL_SF | FL_ZF | FL_PF | FL_CF);
-    if (i->op == OP_SHL || i->op == OP_SAL) { /* OF = top bit of the result ^ CF */
+    const uint8_t top = (uint8_t)(sz * 8 - 1);
+    if (ext == 4) { /* OF = top bit of the result ^ CF (8-bit: EAX holds the byte alone) */
         x64_mov_rr32(b, X_RDX, X_RAX);
-        x64_shr_ri32(b, X_RDX, 31);
+        if (sz == 1)
+            x64_alu_ri32(b, XA_AND, X_RDX, 0xFF);
+        x64_shr_ri32(b, X_RDX, top);
         x64_mov_rr32(b, X_RAX, X_RCX);
         x64_alu_ri32(b, XA_AND, X_RAX, FL_CF);
         x64_alu_rr32(b, XA_XOR, X_RDX, X_RAX);
         x64_shl_ri32(b, X_RDX, 11);
         x64_alu_rr32(b, XA_OR, X_RCX, X_RDX);
-    } else if (i->op == OP_SHR) { /* OF = top bit of the operand */
-        x64_shr_ri32(b, X_RDX, 31);
+    } else if (ext == 5) { /* OF = top bit of the operand */
+        x64_shr_ri32(b, X_RDX, top);
         x64_shl_ri32(b, X_RDX, 11);
         x64_alu_rr32(b, XA_OR, X_RCX, X_RDX);
     }
@@ -264,6 +298,8 @@ static bool gen_shift(struct x64buf *b, const struct insn *i)
     x64_alu_rr32(b, XA_OR, X_RAX, X_RCX);
     x64_store32(b, X_RBX, CPU_OFF(eflags), X_RAX);
     x64_store32_imm(b, X_RBX, CPU_OFF(lf_op), LF_NONE);
+    if (by_cl)
+        x64_patch_here(b, zero_count);
     return true;
 }
 
@@ -548,14 +584,6 @@ static bool alu_kind(unsigned op, enum x64_alu *hop, unsigned *kind, bool *write
     }
 }
 
-/* Guest register `r` of `size` bytes as a host memory operand offset (AH..BH are byte 1). */
-static int32_t greg_off(unsigned r, unsigned size)
-{
-    if (size == 1 && r >= 4)
-        return REG_OFF(r - 4) + 1;
-    return REG_OFF(r);
-}
-
 /* Narrow register moves and the widening moves (MOVZX/MOVSX), register and memory sources,
  * and 8/16-bit MOV loads and stores. */
 static bool gen_narrow(struct x64buf *b, const struct insn *i, unsigned priv, struct slow_path *sp)
@@ -823,8 +851,11 @@ static bool gen_alu8(struct x64buf *b, const struct insn *i, unsigned priv, stru
  * host's own flags, which are the guest's for these operations. */
 static enum flags_src flags_after_inline(const struct insn *i, enum flags_src before)
 {
-    if (i->op == OP_SHL || i->op == OP_SAL || i->op == OP_SHR || i->op == OP_SAR)
-        return (i->imm & 31) ? FS_EAGER : before; /* eager flags */
+    if (i->op == OP_SHL || i->op == OP_SAL || i->op == OP_SHR || i->op == OP_SAR) {
+        if (i->form == FORM_ECL)
+            return FS_UNKNOWN; /* eager, or untouched when CL is 0 */
+        return (i->imm & 31) ? FS_EAGER : before;
+    }
     if (i->op == OP_INC || i->op == OP_DEC)
         return FS_INCDEC;
     if (i->op == OP_IMUL || i->op == OP_IMUL3)

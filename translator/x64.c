@@ -258,6 +258,18 @@ void x64_sar_ri32(struct x64buf *b, enum x64_reg r, uint8_t n)
     x64_byte(b, n);
 }
 
+void x64_shift_cl32(struct x64buf *b, unsigned ext, enum x64_reg r)
+{
+    op_rr(b, false, 0xD3, ext, r);
+}
+
+void x64_shift_al_imm(struct x64buf *b, unsigned ext, uint8_t n)
+{
+    x64_byte(b, 0xC0);
+    x64_byte(b, (uint8_t)(0xC0 | (ext & 7) << 3)); /* register AL */
+    x64_byte(b, n);
+}
+
 void x64_lahf_to_ecx(struct x64buf *b)
 {
     x64_byte(b, 0x9F);             /* lahf (needs LAHF-SAHF in 64-bit mode: every x86-64 since 2006) */

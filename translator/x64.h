@@ -82,6 +82,10 @@ void x64_mov_rr32(struct x64buf *b, enum x64_reg dst, enum x64_reg src);
 void x64_shr_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
 void x64_shl_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
 void x64_sar_ri32(struct x64buf *b, enum x64_reg r, uint8_t n);
+/* Shift group by CL (32-bit register) and by an immediate (AL); `ext` is the ModRM.reg
+ * extension: 4 SHL, 5 SHR, 7 SAR. */
+void x64_shift_cl32(struct x64buf *b, unsigned ext, enum x64_reg r);
+void x64_shift_al_imm(struct x64buf *b, unsigned ext, uint8_t n);
 /* lahf; then movzx ecx, ah (the arithmetic flags of the last host operation in ECX). */
 void x64_lahf_to_ecx(struct x64buf *b);
 /* test byte [base + disp], imm8 */

@@ -96,6 +96,9 @@ static void test_emitter_encodings(void **state)
     EMIT_CHECK("call r11", x64_call_reg(&b, X_R11));
     EMIT_CHECK("jmp rax", x64_jmp_reg(&b, X_RAX));
     EMIT_CHECK("test al, al", x64_test_al(&b));
+    EMIT_CHECK("shl eax, cl", x64_shift_cl32(&b, 4, X_RAX));
+    EMIT_CHECK("sar r9d, cl", x64_shift_cl32(&b, 7, X_R9));
+    EMIT_CHECK("shr al, 3", x64_shift_al_imm(&b, 5, 3));
     EMIT_CHECK("imul eax, ecx", x64_imul_rr32(&b, X_RAX, X_RCX));
     EMIT_CHECK("imul r10d, r9d", x64_imul_rr32(&b, X_R10, X_R9));
     EMIT_CHECK("imul eax, eax, 0xfffffff0", x64_imul_rri32(&b, X_RAX, X_RAX, 0xFFFFFFF0u));
@@ -297,6 +300,28 @@ static const uint8_t alu8_program[] = {
     0xa7, 0xba, 0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
 };
 
+/* Shifts by CL (counts 0..63: a masked count of 0 keeps the flags of the CMP before it) and
+ * 8-bit shifts by an immediate (DL, DH, BL), flags read back by PUSHFD, ADC and Jcc:
+ *   mov edi, 300; mov esi, 0
+ * l: mov eax, edi; imul eax, eax, 0x9E3779B1; mov ebx, eax; mov ecx, edi; and ecx, 63
+ *    cmp edi, 150; shl eax, cl; pushfd; pop edx; and edx, 0x8d5; add esi, edx; adc esi, eax
+ *    shr ebx, cl; jc c1; add esi, 3
+ * c1: sar ebx, cl; adc esi, ebx; mov edx, edi; shr dl, 3; jno n3; add esi, 9
+ * n3: adc esi, edx; shl dh, 5
+ *    pushfd; pop eax; and eax, 0x8d5; add esi, eax; sar dl, 1; jo c2; js c2; inc esi
+ * c2: shl bl, 7; adc esi, ebx; dec edi; jnz l; mov edx, 0; div edx */
+static const uint8_t shift_program[] = {
+    0xbf, 0x2c, 0x01, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0x89, 0xf8,
+    0x69, 0xc0, 0xb1, 0x79, 0x37, 0x9e, 0x89, 0xc3, 0x89, 0xf9, 0x83, 0xe1,
+    0x3f, 0x81, 0xff, 0x96, 0x00, 0x00, 0x00, 0xd3, 0xe0, 0x9c, 0x5a, 0x81,
+    0xe2, 0xd5, 0x08, 0x00, 0x00, 0x01, 0xd6, 0x11, 0xc6, 0xd3, 0xeb, 0x72,
+    0x03, 0x83, 0xc6, 0x03, 0xd3, 0xfb, 0x11, 0xde, 0x89, 0xfa, 0xc0, 0xea,
+    0x03, 0x71, 0x03, 0x83, 0xc6, 0x09, 0x11, 0xd6, 0xc0, 0xe6, 0x05, 0x9c,
+    0x58, 0x25, 0xd5, 0x08, 0x00, 0x00, 0x01, 0xc6, 0xd0, 0xfa, 0x70, 0x03,
+    0x78, 0x01, 0x46, 0xc0, 0xe3, 0x07, 0x11, 0xde, 0x4f, 0x75, 0xab, 0xba,
+    0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
+};
+
 static struct testvm *code_vm(const uint8_t *code, size_t len)
 {
     struct testvm *vm = testvm_new(1u << 20);
@@ -369,6 +394,12 @@ static void test_alu8_forms_match_interpreter(void **state)
 {
     (void)state;
     check_against_interpreter(alu8_program, sizeof(alu8_program), 20);
+}
+
+static void test_shift_forms_match_interpreter(void **state)
+{
+    (void)state;
+    check_against_interpreter(shift_program, sizeof(shift_program), 20);
 }
 
 static void test_imul_flags_match_interpreter(void **state)
@@ -457,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_imul_flags_match_interpreter),
         cmocka_unit_test(test_rmw_and_carry_forms_match_interpreter),
         cmocka_unit_test(test_alu8_forms_match_interpreter),
+        cmocka_unit_test(test_shift_forms_match_interpreter),
         cmocka_unit_test(test_compare_clean_run),
         cmocka_unit_test(test_compare_catches_wrong_translation),
     };
