@@ -10,6 +10,7 @@
 #include "cpu/flags.h"
 #include "cpu/fpu.h"
 #include "cpu/mem.h"
+#include "cpu/x87_moves.h"
 
 /* Memory forms by (opcode - D8h) * 8 + ModRM.reg. */
 enum { MF_UD, MF_LOAD, MF_STORE, MF_LDENV, MF_LDCW, MF_STENV, MF_STCW, MF_RSTOR, MF_SAVE, MF_STSW };
@@ -106,6 +107,11 @@ static void exec_reg_form(struct cpu *c, const struct insn *i)
     }
     if (!fpu_check_pending(c))
         return;
+    if (x87_move_reg(c, op, m)) {
+        record_pointers(c, i, false, 0);
+        fpu_update_sw(c, c->fpu.sw & (uint16_t)~FSW_C1);
+        return;
+    }
     uint32_t fl = cpu_get_eflags(c);
     struct fpu_host_state h;
     fpu_host_run(c, i->opcode, i->modrm, NULL, &fl, &h);
@@ -181,6 +187,11 @@ static void exec_mem_form(struct cpu *c, const struct insn *i)
     case MF_LOAD: {
         uint8_t buf[16] = {0};
         fpu_mem_read(c, seg, ea, buf, mf.size, op_align(mf.size));
+        if (x87_move_load(c, op, i->reg, buf)) {
+            record_pointers(c, i, true, ea);
+            fpu_update_sw(c, c->fpu.sw & (uint16_t)~FSW_C1);
+            return;
+        }
         uint32_t fl = 0;
         struct fpu_host_state h;
         fpu_host_run(c, i->opcode, i->modrm, buf, &fl, &h);
@@ -193,6 +204,12 @@ static void exec_mem_form(struct cpu *c, const struct insn *i)
         /* Whether the instruction stored (an unmasked error can suppress it) shows in the
          * buffer; a result that happens to equal the filler is told apart by a second run. */
         uint8_t buf[16], fill = 0xA5;
+        if (x87_move_store(c, op, i->reg, buf)) {
+            fpu_mem_write(c, seg, ea, buf, mf.size);
+            record_pointers(c, i, true, ea);
+            fpu_update_sw(c, c->fpu.sw & (uint16_t)~FSW_C1);
+            return;
+        }
         uint32_t fl = 0;
         struct fpu_host_state h;
         bool stored = false;
