@@ -113,6 +113,12 @@ static void exec_reg_form(struct cpu *c, const struct insn *i)
         return;
     }
     uint32_t fl = cpu_get_eflags(c);
+    if (fpu_light_run(c, i->opcode, i->modrm, NULL, &fl)) {
+        record_pointers(c, i, false, 0);
+        if (is_fcomi(op, i->modrm))
+            flags_set_arith(c, fl & (FL_ZF | FL_PF | FL_CF));
+        return;
+    }
     struct fpu_host_state h;
     fpu_host_run(c, i->opcode, i->modrm, NULL, &fl, &h);
     record_pointers(c, i, false, 0);
@@ -193,6 +199,10 @@ static void exec_mem_form(struct cpu *c, const struct insn *i)
             return;
         }
         uint32_t fl = 0;
+        if (fpu_light_run(c, i->opcode, i->modrm, buf, &fl)) {
+            record_pointers(c, i, true, ea);
+            return;
+        }
         struct fpu_host_state h;
         fpu_host_run(c, i->opcode, i->modrm, buf, &fl, &h);
         record_pointers(c, i, true, ea);
@@ -211,6 +221,11 @@ static void exec_mem_form(struct cpu *c, const struct insn *i)
             return;
         }
         uint32_t fl = 0;
+        if (fpu_light_run(c, i->opcode, i->modrm, buf, &fl)) {
+            fpu_mem_write(c, seg, ea, buf, mf.size); /* masked responses always store */
+            record_pointers(c, i, true, ea);
+            return;
+        }
         struct fpu_host_state h;
         bool stored = false;
         for (int pass = 0; pass < 2 && !stored; pass++, fill = 0x5A) {

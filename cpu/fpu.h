@@ -143,6 +143,9 @@ struct fpu_host_state {
 };
 void fpu_host_run(const struct cpu *c, uint8_t opcode, uint8_t modrm, void *mem,
                   uint32_t *eflags, struct fpu_host_state *out);
+/* The same instruction with only the registers it reads loaded (cpu/x87_light.c), the guest
+ * state updated in place; false, having changed nothing, when it needs fpu_host_run(). */
+bool fpu_light_run(struct cpu *c, uint8_t opcode, uint8_t modrm, void *mem, uint32_t *eflags);
 
 /* MMX transitions: any MMX instruction but EMMS sets TOP = 0 and every tag valid. */
 static inline void mmx_enter(struct cpu *c)
