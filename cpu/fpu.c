@@ -93,8 +93,14 @@ void fpu_mem_read(struct cpu *c, int sreg, uint32_t off, void *buf, unsigned len
 {
     uint32_t lin = fpu_linear(c, sreg, off, len, SEGR_READ, align);
     uint8_t *p = buf;
-    /* Both pages of a straddling operand are translated before anything is read. */
     uint32_t last = lin + len - 1;
+    /* One page the TLB maps for reading: the bytes at once, as lin_read()'s fast path. */
+    const struct tlb_entry *e = &c->tlb.e[cpu_priv(c)][tlb_index(lin)];
+    if (likely((last & PAGE_MASK) == (lin & PAGE_MASK) && e->tag[TLB_READ] == (lin & PAGE_MASK))) {
+        memcpy(p, (const uint8_t *)(uintptr_t)(lin + e->addend), len);
+        return;
+    }
+    /* Both pages of a straddling operand are translated before anything is read. */
     if ((last & PAGE_MASK) != (lin & PAGE_MASK)) {
         lin_read(c, lin, 1);
         lin_read(c, last & PAGE_MASK, 1); /* CR2 = the first byte on the second page */
@@ -117,6 +123,12 @@ void fpu_mem_write(struct cpu *c, int sreg, uint32_t off, const void *buf, unsig
 {
     uint32_t lin = c->seg[sreg].base + off;
     const uint8_t *p = buf;
+    const struct tlb_entry *e = &c->tlb.e[cpu_priv(c)][tlb_index(lin)];
+    if (likely(((lin + len - 1) & PAGE_MASK) == (lin & PAGE_MASK) &&
+               e->tag[TLB_WRITE] == (lin & PAGE_MASK))) {
+        memcpy((uint8_t *)(uintptr_t)(lin + e->addend), p, len);
+        return;
+    }
     for (unsigned k = 0; k < len;) {
         unsigned n = len - k >= 4 ? 4 : len - k >= 2 ? 2 : 1;
         uint32_t v = 0;
