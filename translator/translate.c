@@ -1072,6 +1072,11 @@ static void gen_chain_entry(struct x64buf *b, const struct cpu *c, const struct 
     x64_cmp_m32_imm(b, X_RBX, te + (int32_t)offsetof(struct tlb_entry, phys_page),
                     blk->ppage << PAGE_SHIFT);
     fails[(*nfails)++] = x64_jcc32(b, XC_NE);
+    /* No change of the memory map or of the instruction breakpoints since (blocks end before
+     * breakpoint addresses). */
+    x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)&c->icache->map_epoch);
+    x64_cmp_m32_imm(b, X_RAX, 0, blk->key >> 2);
+    fails[(*nfails)++] = x64_jcc32(b, XC_NE);
     x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)blk);
     x64_cmp_m32_imm(b, X_RAX, (int32_t)offsetof(struct iblock, lin), blk->lin);
     fails[(*nfails)++] = x64_jcc32(b, XC_NE);
@@ -1131,7 +1136,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
     for (unsigned sr = 0; sr < SR_COUNT; sr++)
         if (c->seg[sr].rights & SEGR_FLAT)
             flat |= (uint8_t)(1u << sr);
-    size_t fails[20];
+    size_t fails[24];
     unsigned nfails = 0;
     x64_push(&b, X_RBX);
     x64_mov_rr64(&b, X_RBX, X_RDI);

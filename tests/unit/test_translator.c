@@ -408,6 +408,52 @@ static void test_imul_flags_match_interpreter(void **state)
     check_against_interpreter(imul_program, sizeof(imul_program), 10);
 }
 
+/* A memory-map change under translated code: the loop at 0x5000 first runs from a ROM-like
+ * host page ("add esi, 1" after each call), then the page is unmapped and RAM shows the same
+ * loop with "add esi, 2". The callee's RET looks its return address up in the block table and
+ * jumps into that block's translation: the ROM's, whose TLB entry is good again; the
+ * remapped page's generation and the memory-map epoch both tell it is stale.
+ *   0x2000: ret
+ *   0x5000: mov ecx, 50; mov esi, 0
+ *        l: call 0x2000; add esi, 1 (RAM: 2); dec ecx; jnz l; mov edx, 0; div edx */
+static const uint8_t map_change_loop[] = {
+    0xb9, 0x32, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0xe8, 0xf1,
+    0xcf, 0xff, 0xff, 0x83, 0xc6, 0x01, 0x49, 0x75, 0xf5, 0xba, 0x00, 0x00,
+    0x00, 0x00, 0xf7, 0xf2,
+};
+#define MAP_CHANGE_ADD_IMM 17 /* offset of the ADD's immediate */
+
+static void test_memory_map_change_under_chained_code(void **state)
+{
+    (void)state;
+    static const uint8_t ret[] = {0xC3};
+    struct testvm *vm = code_vm(ret, sizeof(ret));
+    static uint8_t rom[4096];
+    memcpy(rom, map_change_loop, sizeof(map_change_loop));
+    uint8_t ram_loop[sizeof(map_change_loop)];
+    memcpy(ram_loop, map_change_loop, sizeof(ram_loop));
+    ram_loop[MAP_CHANGE_ADD_IMM] = 2;
+    assert_true(memmap_copy_to(&vm->mem, 0x5000, ram_loop, sizeof(ram_loop)));
+    assert_int_equal(memmap_map_host(&vm->mem, 0x5000, sizeof(rom), rom, NULL), 0);
+    struct translator *t = translator_create(0);
+    assert_non_null(t);
+    translator_set_hot_runs(t, 1);
+    translator_attach(t, &vm->cpu);
+    struct cpu *c = &vm->cpu;
+    c->eip = 0x5000;
+    run_to_fault(vm);
+    assert_int_equal(c->regs[R_ESI], 50);
+
+    assert_int_equal(memmap_unmap(&vm->mem, 0x5000, sizeof(rom)), 0);
+    c->eip = 0x5000;
+    c->regs[R_ESP] = 0x9000;
+    run_to_fault(vm);
+    assert_int_equal(c->regs[R_ESI], 100); /* the RAM's loop ran every time */
+    translator_attach(NULL, c);
+    translator_destroy(t);
+    testvm_free(vm);
+}
+
 /* ---- compare mode ---- */
 
 static void wrong_block(struct cpu *c)
@@ -489,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_rmw_and_carry_forms_match_interpreter),
         cmocka_unit_test(test_alu8_forms_match_interpreter),
         cmocka_unit_test(test_shift_forms_match_interpreter),
+        cmocka_unit_test(test_memory_map_change_under_chained_code),
         cmocka_unit_test(test_compare_clean_run),
         cmocka_unit_test(test_compare_catches_wrong_translation),
     };
