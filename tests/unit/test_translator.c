@@ -12,6 +12,7 @@
 #include <capstone/capstone.h>
 #include <cmocka.h>
 
+#include "cpu/debug.h"
 #include "cpu/flags.h"
 #include "cpu/icache.h"
 #include "tests/support/testvm.h"
@@ -454,6 +455,48 @@ static void test_memory_map_change_under_chained_code(void **state)
     testvm_free(vm);
 }
 
+/* An instruction breakpoint armed after the loop below ran translated, its blocks chained
+ * and the callee's RET looking its return address up: the breakpoint on the ADD must hit at
+ * once (blocks end before breakpoint addresses; the stale translation spanning it must not
+ * be entered through the RET's lookup).
+ *   0x2000: ret
+ *   0x2100: mov ecx, 50; mov esi, 0
+ *        l: call 0x2000; add esi, 1 (at 0x210F); dec ecx; jnz l; mov edx, 0; div edx */
+static const uint8_t bp_loop[] = {
+    0xb9, 0x32, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0xe8, 0xf1,
+    0xfe, 0xff, 0xff, 0x83, 0xc6, 0x01, 0x49, 0x75, 0xf5, 0xba, 0x00, 0x00,
+    0x00, 0x00, 0xf7, 0xf2,
+};
+
+static void test_breakpoint_armed_under_chained_code(void **state)
+{
+    (void)state;
+    static const uint8_t ret[] = {0xC3};
+    struct testvm *vm = code_vm(ret, sizeof(ret));
+    assert_true(memmap_copy_to(&vm->mem, 0x2100, bp_loop, sizeof(bp_loop)));
+    struct translator *t = translator_create(0);
+    assert_non_null(t);
+    translator_set_hot_runs(t, 1);
+    translator_attach(t, &vm->cpu);
+    struct cpu *c = &vm->cpu;
+    c->eip = 0x2100;
+    run_to_fault(vm);
+    assert_int_equal(c->regs[R_ESI], 50);
+
+    dbg_write_dr(c, 0, 0x210F);
+    dbg_write_dr(c, 7, DR7_FIXED1 | 1u); /* L0, execute, 1 byte */
+    c->stop_on_exception |= 1u << EXC_DB;
+    c->eip = 0x2100;
+    c->regs[R_ESP] = 0x9000;
+    assert_int_equal(cpu_run(c, 100000), CPU_EXIT_EXCEPTION);
+    assert_int_equal(c->exc_vector, EXC_DB);
+    assert_int_equal(c->eip, 0x210F);
+    assert_int_equal(c->regs[R_ESI], 0); /* the first ADD did not run */
+    translator_attach(NULL, c);
+    translator_destroy(t);
+    testvm_free(vm);
+}
+
 /* ---- compare mode ---- */
 
 static void wrong_block(struct cpu *c)
@@ -536,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_alu8_forms_match_interpreter),
         cmocka_unit_test(test_shift_forms_match_interpreter),
         cmocka_unit_test(test_memory_map_change_under_chained_code),
+        cmocka_unit_test(test_breakpoint_armed_under_chained_code),
         cmocka_unit_test(test_compare_clean_run),
         cmocka_unit_test(test_compare_catches_wrong_translation),
     };
