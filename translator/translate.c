@@ -879,28 +879,20 @@ static void gen_static_exit(struct x64buf *b, uint32_t target, uint32_t lin_base
                             unsigned pending, uintptr_t exec_base, size_t *exits,
                             unsigned *nexits);
 
-static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum flags_src fs,
-                    unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp,
-                    uint32_t lin_base, uintptr_t exec_base)
+/* Host code that branches when condition `cond` (0..15, as Jcc) is false: returns the jump
+ * to patch. With a known inline producer the host redoes the operation from the lazy record
+ * and uses its own flags (after INC/DEC the result alone gives ZF, SF and PF); otherwise
+ * cpu_cond() decides (it cannot fault: no fault bookkeeping). Clobbers the scratch registers. */
+static size_t gen_cond_false_jump(struct x64buf *b, enum flags_src fs, unsigned cond)
 {
-    if (i->op != OP_JCC || i->osize != 4)
-        return false;
-    const uint32_t target = eip + i->len + (uint32_t)i->disp;
-    /* After INC/DEC the result alone gives ZF, SF and PF; CF and OF come from cpu_cond(),
-     * as do the flags of any other producer (it cannot fault: no fault bookkeeping). */
     if (fs == FS_UNKNOWN || fs == FS_EAGER ||
-        (fs == FS_INCDEC && (i->cond >> 1) != 2 && (i->cond >> 1) != 4 && (i->cond >> 1) != 5)) {
+        (fs == FS_INCDEC && (cond >> 1) != 2 && (cond >> 1) != 4 && (cond >> 1) != 5)) {
         x64_mov_rr64(b, X_RDI, X_RBX);
-        x64_mov_imm64(b, X_RSI, i->cond);
+        x64_mov_imm64(b, X_RSI, cond);
         x64_mov_imm64(b, X_RAX, (uint64_t)(uintptr_t)cpu_cond);
         x64_call_reg(b, X_RAX);
         x64_test_al(b);
-        size_t not_taken = x64_jcc32(b, XC_E);
-        x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
-        slow_jump(b, sp, XC_B);
-        gen_static_exit(b, target, lin_base, pending + 1, exec_base, exits, nexits);
-        x64_patch_here(b, not_taken);
-        return true;
+        return x64_jcc32(b, XC_E);
     }
     if (fs == FS_LOGIC || fs == FS_INCDEC) {
         x64_load32(b, X_RAX, X_RBX, CPU_OFF(lf_res));
@@ -909,12 +901,46 @@ static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum f
         x64_load32(b, X_RAX, X_RBX, CPU_OFF(lf_a));
         x64_alu_rm32(b, fs == FS_ADD ? XA_ADD : XA_CMP, X_RAX, X_RBX, CPU_OFF(lf_b));
     }
-    size_t not_taken = x64_jcc32(b, (enum x64_cc)(i->cond ^ 1));
+    return x64_jcc32(b, (enum x64_cc)(cond ^ 1));
+}
+
+static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum flags_src fs,
+                    unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp,
+                    uint32_t lin_base, uintptr_t exec_base)
+{
+    if (i->op != OP_JCC || i->osize != 4)
+        return false;
+    const uint32_t target = eip + i->len + (uint32_t)i->disp;
+    size_t not_taken = gen_cond_false_jump(b, fs, i->cond);
     x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
     slow_jump(b, sp, XC_B); /* limit < target: #GP(0) from the handler */
     gen_static_exit(b, target, lin_base, pending + 1, exec_base, exits, nexits);
     x64_patch_here(b, not_taken);
     return true;
+}
+
+/* CMOVcc r32, r32 and SETcc r8: the condition as for Jcc, then a register move. */
+static bool gen_cmov_setcc(struct x64buf *b, const struct insn *i, enum flags_src fs)
+{
+    if (i->flags & INSN_F_MEM)
+        return false;
+    if (i->op == OP_CMOV && i->osize == 4 && i->form == FORM_GE) {
+        size_t skip = gen_cond_false_jump(b, fs, i->cond);
+        x64_load32(b, X_RAX, X_RBX, REG_OFF(i->rm));
+        x64_store32(b, X_RBX, REG_OFF(i->reg), X_RAX);
+        x64_patch_here(b, skip);
+        return true;
+    }
+    if (i->op == OP_SETCC && i->form == FORM_E) {
+        size_t skip = gen_cond_false_jump(b, fs, i->cond);
+        x64_store8_imm(b, X_RBX, greg_off(i->rm, 1), 1);
+        size_t done = x64_jmp32(b);
+        x64_patch_here(b, skip);
+        x64_store8_imm(b, X_RBX, greg_off(i->rm, 1), 0);
+        x64_patch_here(b, done);
+        return true;
+    }
+    return false;
 }
 
 /* CALL rel32: CS limit check of the target first, as the SDM orders it, then the push; a
@@ -1174,6 +1200,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
             gen_push(&b, &bi->insn, priv, sp) || gen_pop(&b, &bi->insn, priv, sp) ||
             gen_imul(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn), sp) ||
             gen_rmw(&b, &bi->insn, priv, fs, sp) || gen_alu8(&b, &bi->insn, priv, sp) ||
+            gen_cmov_setcc(&b, &bi->insn, fs) ||
             gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp, lin_base, exec_base)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */

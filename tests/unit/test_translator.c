@@ -323,6 +323,26 @@ static const uint8_t shift_program[] = {
     0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
 };
 
+/* CMOVcc and SETcc (AH, BH, DH included) after CMP, ADD, TEST, DEC, SHL and INC/DEC:
+ *   mov ecx, 300; mov esi, 0
+ * l: mov eax, ecx; imul eax, eax, 0x9E3779B1; mov ebx, eax; cmp eax, 0x80000000
+ *    cmovb edx, ecx; cmova edx, ebx; setl dl; add esi, edx; add eax, ebx; cmovc edi, eax
+ *    setnc bh; setz ah; add esi, eax; add esi, ebx; test eax, 0x100; cmovnz edi, ecx
+ *    sets al; add esi, edi; dec ecx; cmovs edi, esi; setg dh; add esi, edx; shl ebx, 3
+ *    cmovc edx, ebx; seto bl; add esi, ebx; add esi, edx; inc ecx; dec ecx; jnz l
+ *    mov edx, 0; div edx */
+static const uint8_t cmov_program[] = {
+    0xb9, 0x2c, 0x01, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc8,
+    0x69, 0xc0, 0xb1, 0x79, 0x37, 0x9e, 0x89, 0xc3, 0x3d, 0x00, 0x00, 0x00,
+    0x80, 0x0f, 0x42, 0xd1, 0x0f, 0x47, 0xd3, 0x0f, 0x9c, 0xc2, 0x01, 0xd6,
+    0x01, 0xd8, 0x0f, 0x42, 0xf8, 0x0f, 0x93, 0xc7, 0x0f, 0x94, 0xc4, 0x01,
+    0xc6, 0x01, 0xde, 0xa9, 0x00, 0x01, 0x00, 0x00, 0x0f, 0x45, 0xf9, 0x0f,
+    0x98, 0xc0, 0x01, 0xfe, 0x49, 0x0f, 0x48, 0xfe, 0x0f, 0x9f, 0xc6, 0x01,
+    0xd6, 0xc1, 0xe3, 0x03, 0x0f, 0x42, 0xd3, 0x0f, 0x90, 0xc3, 0x01, 0xde,
+    0x01, 0xd6, 0x41, 0x49, 0x75, 0xb0, 0xba, 0x00, 0x00, 0x00, 0x00, 0xf7,
+    0xf2,
+};
+
 static struct testvm *code_vm(const uint8_t *code, size_t len)
 {
     struct testvm *vm = testvm_new(1u << 20);
@@ -401,6 +421,12 @@ static void test_shift_forms_match_interpreter(void **state)
 {
     (void)state;
     check_against_interpreter(shift_program, sizeof(shift_program), 20);
+}
+
+static void test_cmov_setcc_match_interpreter(void **state)
+{
+    (void)state;
+    check_against_interpreter(cmov_program, sizeof(cmov_program), 25);
 }
 
 static void test_imul_flags_match_interpreter(void **state)
@@ -578,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_rmw_and_carry_forms_match_interpreter),
         cmocka_unit_test(test_alu8_forms_match_interpreter),
         cmocka_unit_test(test_shift_forms_match_interpreter),
+        cmocka_unit_test(test_cmov_setcc_match_interpreter),
         cmocka_unit_test(test_memory_map_change_under_chained_code),
         cmocka_unit_test(test_breakpoint_armed_under_chained_code),
         cmocka_unit_test(test_compare_clean_run),
