@@ -905,12 +905,16 @@ static size_t gen_cond_false_jump(struct x64buf *b, enum flags_src fs, unsigned 
 }
 
 static bool gen_jcc(struct x64buf *b, const struct insn *i, uint32_t eip, enum flags_src fs,
-                    unsigned pending, size_t *exits, unsigned *nexits, struct slow_path *sp,
-                    uint32_t lin_base, uintptr_t exec_base)
+                    bool last, unsigned pending, size_t *exits, unsigned *nexits,
+                    struct slow_path *sp, uint32_t lin_base, uintptr_t exec_base)
 {
     if (i->op != OP_JCC || i->osize != 4)
         return false;
     const uint32_t target = eip + i->len + (uint32_t)i->disp;
+    /* A branch to the next instruction changes nothing, and the block goes on either way as
+     * the interpreter's does (that instruction is in the block, so within the CS limit). */
+    if (target == eip + i->len && !last)
+        return true;
     size_t not_taken = gen_cond_false_jump(b, fs, i->cond);
     x64_cmp_m32_imm(b, X_RBX, SEG_OFF(SR_CS, limit), target);
     slow_jump(b, sp, XC_B); /* limit < target: #GP(0) from the handler */
@@ -1201,7 +1205,8 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
             gen_imul(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn), sp) ||
             gen_rmw(&b, &bi->insn, priv, fs, sp) || gen_alu8(&b, &bi->insn, priv, sp) ||
             gen_cmov_setcc(&b, &bi->insn, fs) ||
-            gen_jcc(&b, &bi->insn, eip, fs, pending, exits, &nexits, sp, lin_base, exec_base)) {
+            gen_jcc(&b, &bi->insn, eip, fs, last, pending, exits, &nexits, sp, lin_base,
+                    exec_base)) {
             sp->join = x64_used(&b);
             if (sp->njumps) /* a register-only narrow move has no slow path */
                 nslows++;
