@@ -211,6 +211,34 @@ static bool overwrites_flags(const struct insn *next)
     }
 }
 
+/* Generated inline, cannot fault, and neither reads nor writes the flags. */
+static bool flags_transparent(const struct insn *i)
+{
+    if (i->flags & INSN_F_MEM)
+        return false;
+    switch (i->op) {
+    case OP_NOP: return true;
+    case OP_MOV: return reg_form32(i) && (i->form == FORM_EG || i->form == FORM_GE || i->form == FORM_EI);
+    case OP_LEA: return i->osize == 4 && i->asize == 4;
+    default: return false;
+    }
+}
+
+/* Whether the flags instruction k of `blk` produces are dead: an instruction after it
+ * replaces all six (see overwrites_flags()) with only flag-transparent ones in between, so
+ * nothing -- no fault, no exit, no reader -- sees them. */
+static bool flags_dead_after(const struct iblock *blk, uint32_t k)
+{
+    for (uint32_t j = k + 1; j < blk->n; j++) {
+        const struct insn *n = &blk->ins[j].insn;
+        if (overwrites_flags(n))
+            return true;
+        if (!flags_transparent(n))
+            return false;
+    }
+    return false;
+}
+
 /* LEA r32 with a 32-bit address: the sum wraps at 32 bits; no memory is touched. */
 static bool gen_lea(struct x64buf *b, const struct insn *i)
 {
@@ -1202,7 +1230,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         }
         if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
             gen_push(&b, &bi->insn, priv, sp) || gen_pop(&b, &bi->insn, priv, sp) ||
-            gen_imul(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn), sp) ||
+            gen_imul(&b, &bi->insn, flags_dead_after(blk, k), sp) ||
             gen_rmw(&b, &bi->insn, priv, fs, sp) || gen_alu8(&b, &bi->insn, priv, sp) ||
             gen_cmov_setcc(&b, &bi->insn, fs) ||
             gen_jcc(&b, &bi->insn, eip, fs, last, pending, exits, &nexits, sp, lin_base,
@@ -1214,9 +1242,8 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
             pending++;
             inlined++;
             last_inline = true;
-        } else if (gen_incdec(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn),
-                              fs) ||
-                   gen_inline(&b, &bi->insn, !last && overwrites_flags(&blk->ins[k + 1].insn))) {
+        } else if (gen_incdec(&b, &bi->insn, flags_dead_after(blk, k), fs) ||
+                   gen_inline(&b, &bi->insn, flags_dead_after(blk, k))) {
             fs = flags_after_inline(&bi->insn, fs);
             pending++;
             inlined++;

@@ -355,6 +355,26 @@ static const uint8_t jcc_next_program[] = {
     0xc6, 0x03, 0x49, 0x75, 0xed, 0xba, 0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
 };
 
+/* Flags dead across flag-transparent moves (MOV, LEA, NOP before a CMP or TEST), and not
+ * dead when ADC, Jcc or SETcc reads them after such moves:
+ *   mov ecx, 300; mov esi, 0
+ * l: mov eax, ecx; imul eax, eax, 0x9E3779B1; add eax, 0x7FFFFFFF; mov ebx, eax
+ *    lea edx, [eax + ecx*2]; nop; cmp ebx, edx; adc esi, 0
+ *    add eax, ecx; mov ebx, ecx; lea edx, [ebx + 1]; adc esi, edx
+ *    sub eax, 0x12345678; mov edx, eax; jc c1; add esi, 7
+ * c1: xor eax, ecx; lea ebx, [eax + 3]; setz bl; add esi, ebx
+ *    inc eax; mov edx, ecx; test eax, edx; adc esi, eax; dec ecx; jnz l
+ *    mov edx, 0; div edx */
+static const uint8_t dead_flags_program[] = {
+    0xb9, 0x2c, 0x01, 0x00, 0x00, 0xbe, 0x00, 0x00, 0x00, 0x00, 0x89, 0xc8,
+    0x69, 0xc0, 0xb1, 0x79, 0x37, 0x9e, 0x05, 0xff, 0xff, 0xff, 0x7f, 0x89,
+    0xc3, 0x8d, 0x14, 0x48, 0x90, 0x39, 0xd3, 0x83, 0xd6, 0x00, 0x01, 0xc8,
+    0x89, 0xcb, 0x8d, 0x53, 0x01, 0x11, 0xd6, 0x2d, 0x78, 0x56, 0x34, 0x12,
+    0x89, 0xc2, 0x72, 0x03, 0x83, 0xc6, 0x07, 0x31, 0xc8, 0x8d, 0x58, 0x03,
+    0x0f, 0x94, 0xc3, 0x01, 0xde, 0x40, 0x89, 0xca, 0x85, 0xd0, 0x11, 0xc6,
+    0x49, 0x75, 0xbf, 0xba, 0x00, 0x00, 0x00, 0x00, 0xf7, 0xf2,
+};
+
 static struct testvm *code_vm(const uint8_t *code, size_t len)
 {
     struct testvm *vm = testvm_new(1u << 20);
@@ -445,6 +465,12 @@ static void test_jcc_to_next_instruction(void **state)
 {
     (void)state;
     check_against_interpreter(jcc_next_program, sizeof(jcc_next_program), 8);
+}
+
+static void test_dead_flags_across_moves(void **state)
+{
+    (void)state;
+    check_against_interpreter(dead_flags_program, sizeof(dead_flags_program), 20);
 }
 
 static void test_imul_flags_match_interpreter(void **state)
@@ -624,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_shift_forms_match_interpreter),
         cmocka_unit_test(test_cmov_setcc_match_interpreter),
         cmocka_unit_test(test_jcc_to_next_instruction),
+        cmocka_unit_test(test_dead_flags_across_moves),
         cmocka_unit_test(test_memory_map_change_under_chained_code),
         cmocka_unit_test(test_breakpoint_armed_under_chained_code),
         cmocka_unit_test(test_compare_clean_run),
