@@ -1212,6 +1212,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         const bool last = k + 1 == blk->n;
         struct slow_path *sp = &slows[nslows];
         *sp = (struct slow_path){.bi = bi, .eip = eip, .pending = pending, .flat = flat};
+        const bool flags_dead = flags_dead_after(blk, k);
         if (last && (gen_jmp(&b, &bi->insn, eip, pending, exits, &nexits, sp, lin_base,
                              exec_base) ||
                      gen_call(&b, &bi->insn, eip, priv, pending, exits, &nexits, sp, lin_base,
@@ -1230,7 +1231,7 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
         }
         if (gen_mem(&b, &bi->insn, priv, sp) || gen_narrow(&b, &bi->insn, priv, sp) ||
             gen_push(&b, &bi->insn, priv, sp) || gen_pop(&b, &bi->insn, priv, sp) ||
-            gen_imul(&b, &bi->insn, flags_dead_after(blk, k), sp) ||
+            gen_imul(&b, &bi->insn, flags_dead, sp) ||
             gen_rmw(&b, &bi->insn, priv, fs, sp) || gen_alu8(&b, &bi->insn, priv, sp) ||
             gen_cmov_setcc(&b, &bi->insn, fs) ||
             gen_jcc(&b, &bi->insn, eip, fs, last, pending, exits, &nexits, sp, lin_base,
@@ -1242,8 +1243,8 @@ size_t translator_emit_chained(const struct cpu *c, const struct iblock *blk, ui
             pending++;
             inlined++;
             last_inline = true;
-        } else if (gen_incdec(&b, &bi->insn, flags_dead_after(blk, k), fs) ||
-                   gen_inline(&b, &bi->insn, flags_dead_after(blk, k))) {
+        } else if (gen_incdec(&b, &bi->insn, flags_dead, fs) ||
+                   gen_inline(&b, &bi->insn, flags_dead)) {
             fs = flags_after_inline(&bi->insn, fs);
             pending++;
             inlined++;
