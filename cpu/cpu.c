@@ -10,9 +10,8 @@
 #include "cpu/icache.h"
 #include "cpu/mem.h"
 
-/* The physical map changed under the TLB (chipset shadowing, a PCI BAR moved). */
-/* What a physical page holds may have changed (shadow RAM, a remapped BAR): decoded blocks,
- * which outlive TLB flushes, go too. */
+/* The physical map changed under the TLB (chipset shadowing, a PCI BAR moved): what a
+ * physical page holds may have changed, so decoded blocks, which outlive TLB flushes, go too. */
 static void cpu_map_changed(void *opaque)
 {
     struct cpu *c = opaque;
