@@ -351,12 +351,23 @@ static void dma_write_invalidates(void **state)
     assert_int_equal(c->regs[R_EBX] & 0xFFFF, 0x5634);
 }
 
+/* Run the code at V1 to its HLT after a CR3-style flush (remapping PTEs in between). */
+static void rerun_v1(struct testvm *vm)
+{
+    cpu_flush_tlb(&vm->cpu, true);
+    vm->cpu.halted = false;
+    vm->cpu.eip = V1;
+    run_to_hlt(vm, 10);
+}
+
 static void tlb_flush_refetches(void **state)
 {
     struct testvm *vm = *state;
     struct cpu *c = &vm->cpu;
-    /* Remapping the code page (new PTE, then a CR3-style flush) must run the new page's
-     * bytes, not the instructions decoded from the old one. */
+    /* A CR3-style flush that leaves the code page where it was (a process switch to a
+     * process sharing it) keeps the decoded block; remapping the code page (new PTE, then the
+     * flush) must run the new page's bytes, not the instructions decoded from the old one,
+     * and mapping the old page back finds the old bytes again. */
     static const uint8_t prog_a[] = {0xBB, 0xAA, 0xAA, 0x00, 0x00, 0xF4}; /* mov ebx, 0xAAAA; hlt */
     static const uint8_t prog_b[] = {0xBB, 0xBB, 0xBB, 0x00, 0x00, 0xF4}; /* mov ebx, 0xBBBB; hlt */
     build_alias_tables(vm);
@@ -366,50 +377,18 @@ static void tlb_flush_refetches(void **state)
     c->eip = V1;
     run_to_hlt(vm, 10);
     assert_int_equal(c->regs[R_EBX], 0xAAAA);
-    memmap_write(&vm->mem, PT1 + 4 * 1, 0x6000 | PTE_P | PTE_W | PTE_U, 4);
-    cpu_flush_tlb(c, true);
-    c->halted = false;
-    c->eip = V1;
-    run_to_hlt(vm, 10);
-    assert_int_equal(c->regs[R_EBX], 0xBBBB);
-}
-
-static void block_outlives_tlb_flush(void **state)
-{
-    struct testvm *vm = *state;
-    struct cpu *c = &vm->cpu;
-    /* A CR3 write that leaves the code page where it was (a process switch to a process
-     * sharing it) keeps the decoded block; a remap to another page forms a new one, and
-     * mapping the old page back finds the old bytes again. */
-    static const uint8_t prog_a[] = {0xBB, 0xAA, 0xAA, 0x00, 0x00, 0xF4}; /* mov ebx, 0xAAAA; hlt */
-    static const uint8_t prog_b[] = {0xBB, 0xBB, 0xBB, 0x00, 0x00, 0xF4}; /* mov ebx, 0xBBBB; hlt */
-    build_alias_tables(vm);
-    load(vm, CODE_PHYS, prog_a, sizeof(prog_a));
-    load(vm, 0x6000, prog_b, sizeof(prog_b));
-    flat32_ring0(vm, true, PD);
-    c->eip = V1;
-    run_to_hlt(vm, 10);
     const uint64_t formed = c->icache->misses;
-    cpu_flush_tlb(c, true);
-    c->halted = false;
-    c->eip = V1;
-    run_to_hlt(vm, 10);
+    rerun_v1(vm);
     assert_int_equal(c->regs[R_EBX], 0xAAAA);
     assert_int_equal(c->icache->misses, formed); /* not decoded again */
 
     memmap_write(&vm->mem, PT1 + 4 * 1, 0x6000 | PTE_P | PTE_W | PTE_U, 4);
-    cpu_flush_tlb(c, true);
-    c->halted = false;
-    c->eip = V1;
-    run_to_hlt(vm, 10);
+    rerun_v1(vm);
     assert_int_equal(c->regs[R_EBX], 0xBBBB);
     assert_true(c->icache->misses > formed);
 
     memmap_write(&vm->mem, PT1 + 4 * 1, CODE_PHYS | PTE_P | PTE_W | PTE_U, 4);
-    cpu_flush_tlb(c, true);
-    c->halted = false;
-    c->eip = V1;
-    run_to_hlt(vm, 10);
+    rerun_v1(vm);
     assert_int_equal(c->regs[R_EBX], 0xAAAA);
 }
 
@@ -556,7 +535,6 @@ int main(void)
         T(alias_written_before_code_runs),
         T(dma_write_invalidates),
         T(tlb_flush_refetches),
-        T(block_outlives_tlb_flush),
         T(guest_invlpg_refetches),
         T(fetch_fault_crossing_into_missing_page),
         T(fetch_fault_crossing_user),
